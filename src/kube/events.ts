@@ -1,0 +1,73 @@
+// Kubernetes Events for admins and tool owners, rate-limited so that a reconcile loop
+// that repeats itself does not repeat its Events: the same event is sent at most once per
+// window.
+import type { KubeClient } from './client.js';
+import type { KubeObject } from './informer.js';
+import { collectionPath, EVENTS } from './resources.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventTarget {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+export const targetOf = (obj: KubeObject): EventTarget => ({
+  apiVersion: obj.apiVersion ?? 'v1',
+  kind: obj.kind ?? '',
+  name: obj.metadata.name,
+  namespace: obj.metadata.namespace,
+  uid: obj.metadata.uid,
+});
+
+export class EventRecorder {
+  private readonly sent = new Map<string, number>();
+
+  constructor(
+    private readonly client: KubeClient | undefined,
+    private readonly component = 'build-namespace-operator',
+    private readonly windowMs = 10 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Records the event; failures are swallowed: an Event is never worth failing work for. */
+  async record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+    const dedupeKey = `${target.kind}/${target.namespace ?? ''}/${target.name}/${reason}/${message}`;
+    const last = this.sent.get(dedupeKey);
+    const now = this.now();
+    if (last !== undefined && now - last < this.windowMs) return;
+    this.sent.set(dedupeKey, now);
+    if (this.sent.size > 10_000) this.prune(now);
+    if (!this.client) return;
+    // Events about cluster-scoped objects live in `default`, as kubectl describe expects.
+    const namespace = target.namespace ?? 'default';
+    const time = new Date(now).toISOString();
+    try {
+      await this.client.request('POST', collectionPath(EVENTS, namespace), {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { generateName: `${target.name}.`, namespace },
+          involvedObject: { ...target },
+          reason,
+          message,
+          type,
+          source: { component: this.component },
+          reportingComponent: this.component,
+          firstTimestamp: time,
+          lastTimestamp: time,
+          count: 1,
+        },
+      });
+    } catch {
+      this.sent.delete(dedupeKey);
+    }
+  }
+
+  private prune(now: number): void {
+    for (const [k, at] of this.sent) if (now - at >= this.windowMs) this.sent.delete(k);
+  }
+}

@@ -1,0 +1,277 @@
+// A shared informer: lists (paged), then watches from where the list ended, keeping an
+// indexed cache. It adds what client-node's informer lacks: a restart with backoff on any
+// error, a relist on 410 Gone, a watchdog for a watch that went quiet, a periodic relist
+// that emits only real changes, and a `synced` promise.
+import type { KubeClient } from './client.js';
+import { ApiError, errorMessage, isGone } from './client.js';
+import { collectionPath, type ResourceType } from './resources.js';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+}
+
+export type ChangeType = 'add' | 'update' | 'delete';
+export type ChangeHandler<T> = (type: ChangeType, obj: T, old?: T) => void;
+
+export interface InformerOptions {
+  labelSelector?: string;
+  namespace?: string;
+  pageSize?: number;
+  /** Relist this often even when the watch is healthy; 0 turns it off. */
+  relistIntervalMs?: number;
+  /** Restart a watch that delivered nothing, not even a bookmark, for this long. */
+  quietTimeoutMs?: number;
+  /** Called with the reason each time the watch is started again. */
+  onRestart?: (reason: string) => void;
+}
+
+interface ListResponse<T> {
+  metadata: { resourceVersion: string; continue?: string };
+  items: T[];
+}
+
+interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T | { kind: 'Status'; code?: number; message?: string; metadata?: ObjectMeta };
+}
+
+const key = (m: ObjectMeta) => (m.namespace ? `${m.namespace}/${m.name}` : m.name);
+
+export class Informer<T extends KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly indexers = new Map<string, (obj: T) => string[]>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private readonly handlers: ChangeHandler<T>[] = [];
+  private resourceVersion = '';
+  private stopped = false;
+  private abort?: AbortController;
+  private markSynced!: () => void;
+  private lastEventAt = 0;
+  private watchdog?: NodeJS.Timeout;
+  private relistTimer?: NodeJS.Timeout;
+  private relistDue = false;
+  private wake?: () => void;
+  readonly synced: Promise<void>;
+  hasSynced = false;
+  /** The last error that stopped a list or watch, cleared by the next good list. */
+  lastError?: string;
+
+  constructor(
+    private readonly client: KubeClient,
+    readonly type: ResourceType,
+    private readonly options: InformerOptions = {},
+  ) {
+    this.synced = new Promise((resolve) => (this.markSynced = resolve));
+  }
+
+  /** An index: the values a lookup by `name` finds an object under. */
+  addIndex(name: string, indexer: (obj: T) => string[]): void {
+    this.indexers.set(name, indexer);
+    this.indexes.set(name, new Map());
+  }
+
+  onChange(handler: ChangeHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.store.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  byIndex(index: string, value: string): T[] {
+    const keys = this.indexes.get(index)?.get(value);
+    if (!keys) return [];
+    return [...keys].map((k) => this.store.get(k)).filter((o): o is T => o !== undefined);
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  /** Runs until stop(); never throws. */
+  async run(): Promise<void> {
+    const { relistIntervalMs = 0, quietTimeoutMs = 5 * 60_000 } = this.options;
+    if (relistIntervalMs > 0) {
+      this.relistTimer = setInterval(() => {
+        this.relistDue = true;
+        this.abort?.abort();
+      }, relistIntervalMs);
+      this.relistTimer.unref();
+    }
+    this.watchdog = setInterval(() => {
+      if (this.abort && Date.now() - this.lastEventAt > quietTimeoutMs) {
+        this.options.onRestart?.('watch quiet');
+        this.abort.abort();
+      }
+    }, Math.min(quietTimeoutMs, 10_000));
+    this.watchdog.unref();
+
+    let failures = 0;
+    let needList = true;
+    while (!this.stopped) {
+      try {
+        if (needList || this.relistDue) {
+          this.relistDue = false;
+          await this.relist();
+          needList = false;
+          this.lastError = undefined;
+        }
+        await this.watchOnce();
+        failures = 0;
+      } catch (err) {
+        if (this.stopped) break;
+        this.lastError = errorMessage(err);
+        if (isGone(err)) {
+          needList = true;
+          this.options.onRestart?.('resource version too old');
+          continue;
+        }
+        failures++;
+        this.options.onRestart?.(this.lastError);
+        await this.sleep(backoffMs(failures));
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.watchdog);
+    clearInterval(this.relistTimer);
+    this.abort?.abort();
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async relist(): Promise<void> {
+    const { pageSize = 500, labelSelector, namespace } = this.options;
+    const fresh = new Map<string, T>();
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.client.request<ListResponse<T>>('GET', collectionPath(this.type, namespace), {
+        query: { limit: pageSize, continue: continueToken, labelSelector },
+      });
+      for (const item of page.items) {
+        // List items carry no apiVersion and kind; watch events do. Keep one shape.
+        item.apiVersion ??= this.type.apiVersion;
+        item.kind ??= this.type.kind;
+        fresh.set(key(item.metadata), item);
+      }
+      continueToken = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion;
+    } while (continueToken);
+
+    for (const [k, old] of this.store) {
+      if (!fresh.has(k)) this.apply('delete', old);
+    }
+    for (const obj of fresh.values()) this.apply('upsert', obj);
+    this.resourceVersion = resourceVersion;
+    if (!this.hasSynced) {
+      this.hasSynced = true;
+      this.markSynced();
+    }
+  }
+
+  private async watchOnce(): Promise<void> {
+    this.abort = new AbortController();
+    this.lastEventAt = Date.now();
+    let failed: ApiError | undefined;
+    const { labelSelector, namespace } = this.options;
+    await this.client.watch(collectionPath(this.type, namespace), {
+      resourceVersion: this.resourceVersion,
+      allowWatchBookmarks: true,
+      labelSelector,
+      // The server ends each watch after this long; spread so watches don't restart together.
+      timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+    }, (raw) => {
+      const event = raw as WatchEvent<T>;
+      this.lastEventAt = Date.now();
+      if (event.type === 'ERROR') {
+        const status = event.object as { code?: number; message?: string };
+        failed = new ApiError(status.code ?? 500, status.message ?? 'watch error');
+        this.abort?.abort();
+        return;
+      }
+      const obj = event.object as T;
+      if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+      if (event.type === 'BOOKMARK') return;
+      this.apply(event.type === 'DELETED' ? 'delete' : 'upsert', obj);
+    }, this.abort.signal);
+    this.abort = undefined;
+    if (failed) throw failed;
+  }
+
+  private apply(action: 'upsert' | 'delete', obj: T): void {
+    const k = key(obj.metadata);
+    const old = this.store.get(k);
+    if (action === 'delete') {
+      if (!old) return;
+      this.store.delete(k);
+      this.unindex(k, old);
+      this.emit('delete', old);
+      return;
+    }
+    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
+    obj.apiVersion ??= this.type.apiVersion;
+    obj.kind ??= this.type.kind;
+    if (old) this.unindex(k, old);
+    this.store.set(k, obj);
+    for (const [name, indexer] of this.indexers) {
+      const index = this.indexes.get(name)!;
+      for (const value of indexer(obj)) {
+        let keys = index.get(value);
+        if (!keys) index.set(value, (keys = new Set()));
+        keys.add(k);
+      }
+    }
+    this.emit(old ? 'update' : 'add', obj, old);
+  }
+
+  private unindex(k: string, obj: T): void {
+    for (const [name, indexer] of this.indexers) {
+      const index = this.indexes.get(name)!;
+      for (const value of indexer(obj)) {
+        const keys = index.get(value);
+        keys?.delete(k);
+        if (keys?.size === 0) index.delete(value);
+      }
+    }
+  }
+
+  private emit(type: ChangeType, obj: T, old?: T): void {
+    for (const handler of this.handlers) handler(type, obj, old);
+  }
+}
+
+/** 200 ms doubling to 30 s, with jitter so many informers do not retry in step. */
+function backoffMs(failures: number): number {
+  const base = Math.min(200 * 2 ** (failures - 1), 30_000);
+  return base / 2 + Math.random() * (base / 2);
+}

@@ -1,0 +1,60 @@
+// Every write the operator makes: server-side apply under one field manager, deletes with
+// a UID precondition, status patches and Events. Dry-run mode lets `plan` ask the API
+// server what an apply would change without changing it.
+import type { KubeClient } from './client.js';
+import type { KubeObject } from './informer.js';
+import { collectionPath, objectPath, type ResourceType, type ResourceTypes } from './resources.js';
+
+export const FIELD_MANAGER = 'build-namespace-operator';
+
+export class Writer {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly types: ResourceTypes,
+    private readonly dryRun = false,
+  ) {}
+
+  async typeOf(obj: KubeObject): Promise<ResourceType> {
+    const type = await this.types.lookup(obj.apiVersion ?? 'v1', obj.kind ?? '');
+    if (!type) throw new Error(`the API server does not serve ${obj.apiVersion} ${obj.kind}`);
+    return type;
+  }
+
+  /** Server-side apply; `force` takes back fields someone else changed (drift). */
+  async apply<T extends KubeObject>(obj: T): Promise<T> {
+    const type = await this.typeOf(obj);
+    return this.client.request<T>('PATCH', objectPath(type, obj.metadata.name, obj.metadata.namespace), {
+      query: { fieldManager: FIELD_MANAGER, force: true, dryRun: this.dryRun ? 'All' : undefined },
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+
+  /** Applies a status subresource. */
+  async applyStatus<T extends KubeObject>(obj: T): Promise<T> {
+    const type = await this.typeOf(obj);
+    return this.client.request<T>('PATCH', `${objectPath(type, obj.metadata.name, obj.metadata.namespace)}/status`, {
+      query: { fieldManager: FIELD_MANAGER, force: true, dryRun: this.dryRun ? 'All' : undefined },
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+
+  /** Deletes exactly the object seen (by UID), never one that replaced it since. */
+  async delete(type: ResourceType, obj: KubeObject, propagationPolicy = 'Background'): Promise<void> {
+    await this.client.request('DELETE', objectPath(type, obj.metadata.name, obj.metadata.namespace), {
+      query: { dryRun: this.dryRun ? 'All' : undefined },
+      body: {
+        apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy,
+        preconditions: obj.metadata.uid ? { uid: obj.metadata.uid } : undefined,
+      },
+    });
+  }
+
+  async create<T extends KubeObject>(type: ResourceType, obj: T): Promise<T> {
+    return this.client.request<T>('POST', collectionPath(type, obj.metadata.namespace), {
+      query: { dryRun: this.dryRun ? 'All' : undefined, fieldManager: FIELD_MANAGER },
+      body: obj,
+    });
+  }
+}
