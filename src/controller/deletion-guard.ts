@@ -18,6 +18,8 @@ export class DeletionGuard {
   private readonly deletedAt: number[] = [];
   private readonly held = new Set<string>();
   private holding = false;
+  /** When the current hold started (ms), for the policy status. */
+  heldSince?: number;
   private readonly now: () => number;
 
   constructor(private readonly options: DeletionGuardOptions) {
@@ -37,6 +39,7 @@ export class DeletionGuard {
       const count = this.deletedAt.length + 1;
       const exceeds = count > this.options.maxCount && count > this.options.maxShare * total;
       if (this.holding || exceeds) {
+        if (!this.holding) this.heldSince = now;
         this.holding = true;
         this.held.add(tool);
         return {
@@ -56,12 +59,13 @@ export class DeletionGuard {
   /** The tool no longer wants its build namespace deleted (it came back, or matches again). */
   cancel(tool: string): void {
     this.held.delete(tool);
-    if (this.held.size === 0) this.holding = false;
+    if (this.held.size === 0) this.release();
   }
 
   release(): void {
     this.held.clear();
     this.holding = false;
+    this.heldSince = undefined;
   }
 
   get active(): boolean {

@@ -82,11 +82,17 @@ export class KubeClient {
 
   /** One request; the parsed JSON body, or an ApiError for any status but 2xx. */
   async request<T>(method: string, path: string, init: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
+    const text = await this.requestText(method, path, init);
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /** One request; the body as text (for /metrics), or an ApiError for any status but 2xx. */
+  async requestText(method: string, path: string, init: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<string> {
     const opts = await this.options(method, path, init.query, this.agent);
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     opts.headers = {
       ...opts.headers,
-      Accept: 'application/json',
+      Accept: 'application/json, */*',
       ...(body === undefined ? {} : { 'Content-Type': init.contentType ?? 'application/json' }),
     };
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -102,7 +108,7 @@ export class KubeClient {
     });
     for (const observe of this.observers) observe(method, path, status);
     if (status < 200 || status >= 300) throw apiError(status, text);
-    return (text ? JSON.parse(text) : {}) as T;
+    return text;
   }
 
   /**

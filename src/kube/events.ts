@@ -42,8 +42,9 @@ export class EventRecorder {
     this.sent.set(dedupeKey, now);
     if (this.sent.size > 10_000) this.prune(now);
     if (!this.client) return;
-    // Events about cluster-scoped objects live in `default`, as kubectl describe expects.
-    const namespace = target.namespace ?? 'default';
+    // An Event about a Namespace lives in that namespace, so the tool sees it there;
+    // Events about other cluster-scoped objects live in `default`.
+    const namespace = target.namespace ?? (target.kind === 'Namespace' ? target.name : 'default');
     const time = new Date(now).toISOString();
     try {
       await this.client.request('POST', collectionPath(EVENTS, namespace), {

@@ -1,11 +1,11 @@
 // Every write the operator makes: server-side apply under one field manager, deletes with
 // a UID precondition, status patches and Events. Dry-run mode lets `plan` ask the API
 // server what an apply would change without changing it.
+import { FIELD_MANAGER } from '../api/types.js';
 import type { KubeClient } from './client.js';
 import type { KubeObject } from './informer.js';
 import { collectionPath, objectPath, type ResourceType, type ResourceTypes } from './resources.js';
 
-export const FIELD_MANAGER = 'build-namespace-operator';
 
 export class Writer {
   constructor(
@@ -48,6 +48,15 @@ export class Writer {
         apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy,
         preconditions: obj.metadata.uid ? { uid: obj.metadata.uid } : undefined,
       },
+    });
+  }
+
+  /** A JSON merge patch, for the few marks that are not part of the desired state. */
+  async mergePatch(type: ResourceType, obj: KubeObject, patch: unknown): Promise<KubeObject> {
+    return this.client.request<KubeObject>('PATCH', objectPath(type, obj.metadata.name, obj.metadata.namespace), {
+      query: { fieldManager: FIELD_MANAGER, dryRun: this.dryRun ? 'All' : undefined },
+      body: patch,
+      contentType: 'application/merge-patch+json',
     });
   }
 

@@ -1,6 +1,6 @@
 // What an integration test uses to reach the shared control plane: clients for the admin
 // and for any other identity, unique names, and an `eventually` that polls an assertion.
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { ControlPlaneInfo } from './controlplane.js';
 import { kubeconfigYaml } from './controlplane.js';
@@ -52,4 +52,24 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * A client configuration that authenticates as a ServiceAccount with a token from the
+ * TokenRequest API, exactly as a pod would (its user name is too long for a certificate CN).
+ */
+export async function configForServiceAccount(namespace: string, name: string, info: ControlPlaneInfo = controlPlaneInfo()): Promise<KubeConfig> {
+  const admin = adminConfig(info);
+  const core = admin.makeApiClient(CoreV1Api);
+  const request = await eventually(() => core.createNamespacedServiceAccountToken({
+    namespace, name, body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  }));
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'test', server: info.server, caData: Buffer.from(new Pki(info.dir).caPem()).toString('base64') }],
+    users: [{ name, token: request.status?.token ?? '' }],
+    contexts: [{ name: 'test', cluster: 'test', user: name }],
+    currentContext: 'test',
+  });
+  return kc;
 }

@@ -1,0 +1,247 @@
+// Wires the operator together: informers feed one work queue keyed by tool, workers run
+// reconcile(tool), and a status loop sums tool states into each policy's status. Event
+// handlers only map an object to the tool keys it concerns; they never do work.
+import { randomBytes } from 'node:crypto';
+import {
+  ANNOTATION_POLICIES, API_VERSION, KIND, LABEL_MANAGED_BY, LABEL_TOOL, MANAGER, STATUS_MAX_LISTED, TOOL_NAMESPACE_PREFIX,
+  type BuildQuotaPolicy, type BuildQuotaPolicyStatus,
+} from '../api/types.js';
+import { policyMatchesTool } from '../policy/index.js';
+import { errorMessage, type KubeClient } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
+import { Informer, type KubeObject } from '../kube/informer.js';
+import {
+  BUILD_QUOTA_POLICIES, LIMIT_RANGES, NAMESPACES, NETWORK_POLICIES, RESOURCE_QUOTAS, ROLE_BINDINGS,
+  ResourceTypes, SERVICE_ACCOUNTS, type ResourceType,
+} from '../kube/resources.js';
+import { Writer } from '../kube/writer.js';
+import type { Logger } from '../log.js';
+import { queueMetrics, reconcileMetrics, type OperatorMetrics } from '../server/metrics.js';
+import { DeletionGuard } from './deletion-guard.js';
+import { defaultControllerRateLimiter, runWorkers, WorkQueue } from './queue.js';
+import { BY_MANAGED, BY_NAMESPACE, BY_TOOL, massDeletionAllowed, Reconciler, type Caches } from './reconciler.js';
+import { objectKey, RecentWrites } from './recent-writes.js';
+import { policyConditions, statusChanged, ToolStatusTracker } from './status.js';
+
+export interface OperatorOptions {
+  workers: number;
+  /** Relist every informer this often, as a safety net under the watches; 0 = never. */
+  relistIntervalMs: number;
+  deletionGuard: { maxShare: number; maxCount: number; windowMs: number };
+  statusIntervalMs: number;
+}
+
+export const DEFAULT_OPTIONS: OperatorOptions = {
+  workers: 8,
+  relistIntervalMs: 30 * 60_000,
+  deletionGuard: { maxShare: 0.1, maxCount: 5, windowMs: 60_000 },
+  statusIntervalMs: 1_000,
+};
+
+/** The managed namespaced kinds, watched by our label only. */
+export const MANAGED_TYPES: ResourceType[] = [RESOURCE_QUOTAS, LIMIT_RANGES, SERVICE_ACCOUNTS, ROLE_BINDINGS, NETWORK_POLICIES];
+
+const CONTROLLER = 'buildnamespace';
+const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGER}`;
+
+export class Operator {
+  readonly caches: Caches;
+  readonly queue: WorkQueue;
+  readonly status = new ToolStatusTracker();
+  readonly guard: DeletionGuard;
+  private readonly reconciler: Reconciler;
+  private readonly writer: Writer;
+  private readonly informers: Informer<KubeObject>[] = [];
+  private running: Promise<unknown>[] = [];
+  private statusTimer?: NodeJS.Timeout;
+  private started = false;
+
+  constructor(
+    client: KubeClient,
+    private readonly log: Logger,
+    private readonly metrics: OperatorMetrics,
+    private readonly options: OperatorOptions = DEFAULT_OPTIONS,
+  ) {
+    const informer = <T extends KubeObject>(type: ResourceType, labelSelector?: string) => {
+      const made = new Informer<T>(client, type, {
+        labelSelector,
+        relistIntervalMs: options.relistIntervalMs,
+        onRestart: (reason) => {
+          metrics.informerRestarts.inc({ resource: type.plural });
+          log.warn('watch restarted', { resource: type.plural, reason });
+        },
+      });
+      this.informers.push(made as unknown as Informer<KubeObject>);
+      return made;
+    };
+    const namespaces = informer<KubeObject>(NAMESPACES);
+    namespaces.addIndex(BY_TOOL, (ns) => {
+      const tool = ns.metadata.labels?.[LABEL_TOOL];
+      return tool ? [tool] : [];
+    });
+    namespaces.addIndex(BY_MANAGED, (ns) => (ns.metadata.labels?.[LABEL_MANAGED_BY] === MANAGER ? ['true'] : []));
+    const policies = informer<BuildQuotaPolicy>(BUILD_QUOTA_POLICIES);
+    const managed = new Map<string, Informer<KubeObject>>();
+    for (const type of MANAGED_TYPES) {
+      const made = informer<KubeObject>(type, MANAGED_SELECTOR);
+      made.addIndex(BY_NAMESPACE, (o) => [o.metadata.namespace ?? '']);
+      managed.set(`${type.apiVersion}/${type.kind}`, made);
+    }
+    this.caches = { namespaces, policies, managed };
+
+    this.queue = new WorkQueue({ rateLimiter: defaultControllerRateLimiter(), metrics: queueMetrics(metrics, CONTROLLER) });
+    this.guard = new DeletionGuard(options.deletionGuard);
+    const recent = new RecentWrites();
+    this.writer = new Writer(client, new ResourceTypes(client));
+    this.reconciler = new Reconciler({
+      caches: this.caches,
+      writer: this.writer,
+      events: new EventRecorder(client),
+      guard: this.guard,
+      status: this.status,
+      recent,
+      metrics,
+      log,
+    });
+
+    namespaces.onChange((_type, ns, old) => {
+      for (const tool of this.toolsOfNamespace(ns, old)) this.queue.add(tool);
+    });
+    policies.onChange((type, policy, old) => {
+      // Our own status writes change the policy too; only a new spec or a changed
+      // annotation (a lifted deletion hold) can change what a tool should have.
+      if (type === 'update' && old && old.metadata.generation === policy.metadata.generation &&
+        JSON.stringify(old.metadata.annotations ?? {}) === JSON.stringify(policy.metadata.annotations ?? {})) return;
+      for (const tool of this.toolsOfPolicy(policy, old)) this.queue.add(tool);
+    });
+    for (const made of managed.values()) {
+      made.onChange((type, obj) => {
+        if (type === 'delete') recent.forget(objectKey(obj));
+        const tool = obj.metadata.labels?.[LABEL_TOOL];
+        if (tool) this.queue.add(tool);
+      });
+    }
+  }
+
+  /** The tools a namespace event concerns: its own tool, or the tool its label names. */
+  private toolsOfNamespace(ns: KubeObject, old?: KubeObject): string[] {
+    const tools = new Set<string>();
+    for (const o of [ns, old]) {
+      if (!o) continue;
+      if (o.metadata.name.startsWith(TOOL_NAMESPACE_PREFIX) && o.metadata.labels?.[LABEL_MANAGED_BY] !== MANAGER) {
+        tools.add(o.metadata.name.slice(TOOL_NAMESPACE_PREFIX.length));
+      }
+      const tool = o.metadata.labels?.[LABEL_TOOL];
+      if (tool) tools.add(tool);
+    }
+    return [...tools];
+  }
+
+  /** Every tool the policy matched before the change or matches after it. */
+  private toolsOfPolicy(policy: BuildQuotaPolicy, old?: BuildQuotaPolicy): string[] {
+    const tools = new Set<string>();
+    for (const ns of this.caches.namespaces.list()) {
+      if (!ns.metadata.name.startsWith(TOOL_NAMESPACE_PREFIX)) continue;
+      const view = { name: ns.metadata.name, labels: ns.metadata.labels ?? {} };
+      if (policyMatchesTool(policy, view) || (old && policyMatchesTool(old, view))) {
+        tools.add(ns.metadata.name.slice(TOOL_NAMESPACE_PREFIX.length));
+      }
+    }
+    // Tools that still have a build namespace but may have lost their match.
+    for (const ns of this.caches.namespaces.byIndex(BY_MANAGED, 'true')) {
+      const tool = ns.metadata.labels?.[LABEL_TOOL];
+      if (tool && ns.metadata.annotations?.[ANNOTATION_POLICIES]?.split(',').includes(policy.metadata.name)) tools.add(tool);
+    }
+    return [...tools];
+  }
+
+  /** Starts the informers and waits for every cache to sync. */
+  async startCaches(): Promise<void> {
+    for (const informer of this.informers) this.running.push(informer.run());
+    await Promise.all(this.informers.map((i) => i.synced));
+  }
+
+  get cachesSynced(): boolean {
+    return this.informers.every((i) => i.hasSynced);
+  }
+
+  /** Reconciles: only after every cache synced, so nothing is deleted from a partial view. */
+  async startWorkers(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await Promise.all(this.informers.map((i) => i.synced));
+    for (const ns of this.caches.namespaces.list()) {
+      for (const tool of this.toolsOfNamespace(ns)) this.queue.add(tool);
+    }
+    this.running.push(runWorkers(this.queue, this.options.workers, (tool) => this.reconcileOne(tool), {
+      metrics: reconcileMetrics(this.metrics, CONTROLLER),
+      onError: (tool, err) => this.log.warn('reconcile failed; retrying with backoff', { tool, error: errorMessage(err) }),
+    }));
+    this.statusTimer = setInterval(() => void this.flushStatus(), this.options.statusIntervalMs);
+  }
+
+  private async reconcileOne(tool: string) {
+    const reconcileId = randomBytes(6).toString('hex');
+    const log = this.log.child({ tool, namespace: `${TOOL_NAMESPACE_PREFIX}${tool}`, reconcileId });
+    const started = performance.now();
+    try {
+      return await this.reconciler.reconcile(tool, log);
+    } finally {
+      log.debug('reconciled', { durationMs: Math.round(performance.now() - started) });
+    }
+  }
+
+  /** Writes each policy's status where it changed; coalesced to one pass per interval. */
+  async flushStatus(): Promise<void> {
+    const holdActive = this.guard.active;
+    this.metrics.deletionHoldActive.set(holdActive ? 1 : 0);
+    const counts = this.status.countByState();
+    for (const [state, n] of Object.entries(counts)) this.metrics.tools.set({ state }, n);
+    const policies = this.caches.policies.list();
+    const sums = this.status.summarise(policies.map((p) => p.metadata.name));
+    const now = new Date().toISOString();
+    const lifted = massDeletionAllowed(policies);
+    const hold = holdActive && !lifted ? this.holdMessage() : undefined;
+    for (const policy of policies) {
+      const sum = sums.get(policy.metadata.name)!;
+      const status: BuildQuotaPolicyStatus = {
+        observedGeneration: policy.metadata.generation,
+        conditions: policyConditions(sum, policy.metadata.generation, hold, policy.status?.conditions, now),
+        matchedTools: sum.matchedTools,
+        readyTools: sum.readyTools,
+        failedTools: sum.failedTools,
+        failures: sum.failures,
+        ...(hold ? {
+          deletionHold: {
+            since: new Date(this.guard.heldSince ?? Date.now()).toISOString(),
+            pendingDeletions: this.guard.heldTools.length,
+            tools: this.guard.heldTools.slice(0, STATUS_MAX_LISTED),
+            message: hold,
+          },
+        } : {}),
+      };
+      if (!statusChanged(policy.status, status)) continue;
+      try {
+        await this.writer.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name: policy.metadata.name }, status });
+        this.metrics.apiWrites.inc({ verb: 'apply', kind: KIND });
+      } catch (err) {
+        this.log.warn('policy status not written', { policy: policy.metadata.name, error: errorMessage(err) });
+      }
+    }
+  }
+
+  private holdMessage(): string {
+    const held = this.guard.heldTools;
+    return `deletion of ${held.length} build namespace(s) held back (${held.slice(0, 5).join(', ')}${held.length > 5 ? ', …' : ''}); ` +
+      `fix the selector or tool namespaces, or annotate a BuildQuotaPolicy with builds.toolforge.org/allow-mass-deletion`;
+  }
+
+  /** Stops taking work, lets in-flight reconciles finish (within the bound) and stops the watches. */
+  async stop(drainTimeoutMs = 10_000): Promise<void> {
+    clearInterval(this.statusTimer);
+    const drained = this.queue.shutDownWithDrain();
+    await Promise.race([drained, new Promise((r) => setTimeout(r, drainTimeoutMs).unref())]);
+    for (const informer of this.informers) informer.stop();
+    await Promise.race([Promise.allSettled(this.running), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  }
+}

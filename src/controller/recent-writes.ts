@@ -1,0 +1,45 @@
+// What the operator itself wrote, until its own watch events catch up. Without it a
+// reconcile that runs before the informer has seen our last apply compares against the
+// older object and applies again: a wasted write per object while a fleet converges.
+
+import type { KubeObject } from '../kube/informer.js';
+
+const version = (obj: KubeObject): bigint | undefined => {
+  const rv = obj.metadata.resourceVersion;
+  // Resource versions are opaque to clients in general; the API server backed by etcd
+  // hands out its revision, so comparing them as numbers is sound here, and anything
+  // else simply falls back to the cache.
+  return rv && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
+};
+
+export const objectKey = (obj: KubeObject) =>
+  `${obj.apiVersion ?? 'v1'}/${obj.kind ?? ''}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+
+export class RecentWrites {
+  private readonly written = new Map<string, KubeObject>();
+
+  remember(obj: KubeObject): void {
+    if (version(obj) !== undefined) this.written.set(objectKey(obj), obj);
+  }
+
+  forget(key: string): void {
+    this.written.delete(key);
+  }
+
+  /** The newer of the cached object and what we last wrote. */
+  newest<T extends KubeObject>(key: string, cached: T | undefined): T | undefined {
+    const mine = this.written.get(key) as T | undefined;
+    if (!mine) return cached;
+    const cachedVersion = cached ? version(cached) : undefined;
+    const mineVersion = version(mine)!;
+    if (cachedVersion !== undefined && cachedVersion >= mineVersion) {
+      this.written.delete(key);
+      return cached;
+    }
+    return mine;
+  }
+
+  get size(): number {
+    return this.written.size;
+  }
+}

@@ -1,0 +1,261 @@
+// reconcile(tool): read the caches, resolve the tool's effective policy, render what its
+// build namespace should hold, apply only what differs, then mark it ready. A tool that is
+// gone or no longer matched loses its build namespace (Delete) or keeps it marked
+// orphaned (Retain). Level-triggered: it looks at everything afresh on every call.
+import {
+  ANNOTATION_DELETION_POLICY, ANNOTATION_ORPHANED, LABEL_MANAGED_BY, LABEL_READY, LABEL_TOOL, MANAGER,
+  type BuildQuotaPolicy,
+} from '../api/types.js';
+import { toolFromNamespace, toolNamespaceName } from '../api/tool.js';
+import { effectivePolicy, policiesForTool } from '../policy/index.js';
+import { diffObject, needsRecreate, renderBuildNamespace, type DesiredObject } from '../render/index.js';
+import { errorMessage, isNotFound } from '../kube/client.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { Informer, KubeObject } from '../kube/informer.js';
+import { NAMESPACES, type ResourceType } from '../kube/resources.js';
+import type { Writer } from '../kube/writer.js';
+import type { Logger } from '../log.js';
+import type { OperatorMetrics } from '../server/metrics.js';
+import type { DeletionGuard } from './deletion-guard.js';
+import type { Result } from './queue.js';
+import { objectKey, type RecentWrites } from './recent-writes.js';
+import type { ToolStatusTracker } from './status.js';
+
+/** On any BuildQuotaPolicy: lifts the deletion hold while present (or until the RFC 3339 time it holds). */
+export const ANNOTATION_ALLOW_MASS_DELETION = 'builds.toolforge.org/allow-mass-deletion';
+
+/** How often a tool whose deletion is held back looks again. */
+const HELD_RECHECK_MS = 15_000;
+
+export interface Caches {
+  namespaces: Informer<KubeObject>;
+  policies: Informer<BuildQuotaPolicy>;
+  /** Managed namespaced objects by "apiVersion/kind", each indexed by namespace. */
+  managed: Map<string, Informer<KubeObject>>;
+}
+
+export const BY_NAMESPACE = 'namespace';
+export const BY_TOOL = 'tool';
+export const BY_MANAGED = 'managed';
+
+export interface ReconcilerDeps {
+  caches: Caches;
+  writer: Writer;
+  events: EventRecorder;
+  guard: DeletionGuard;
+  status: ToolStatusTracker;
+  recent: RecentWrites;
+  metrics: OperatorMetrics;
+  log: Logger;
+}
+
+const isManaged = (obj: KubeObject) =>
+  obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGER && Boolean(obj.metadata.labels?.[LABEL_TOOL]);
+
+export function massDeletionAllowed(policies: BuildQuotaPolicy[], now = Date.now()): boolean {
+  return policies.some((p) => {
+    const value = p.metadata.annotations?.[ANNOTATION_ALLOW_MASS_DELETION];
+    if (value === undefined) return false;
+    const until = Date.parse(value);
+    return Number.isNaN(until) || until > now;
+  });
+}
+
+export class Reconciler {
+  private readonly reportedInvalid = new Set<string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  private informerFor(obj: KubeObject): Informer<KubeObject> | undefined {
+    if (obj.kind === 'Namespace') return this.deps.caches.namespaces;
+    return this.deps.caches.managed.get(`${obj.apiVersion}/${obj.kind}`);
+  }
+
+  /** The live object, from the cache or from our own newer write. */
+  private live(obj: KubeObject): KubeObject | undefined {
+    const cached = this.informerFor(obj)?.get(obj.metadata.name, obj.metadata.namespace);
+    return this.deps.recent.newest(objectKey(obj), cached);
+  }
+
+  private async apply(obj: KubeObject, log: Logger): Promise<void> {
+    const live = this.live(obj);
+    const written = await this.deps.writer.apply(obj);
+    this.deps.recent.remember(written);
+    this.deps.metrics.apiWrites.inc({ verb: 'apply', kind: obj.kind ?? '' });
+    if (live && isManaged(live)) {
+      // It existed as ours and differed: someone changed it, or the policy did.
+      this.deps.metrics.driftCorrections.inc({ kind: obj.kind ?? '' });
+    }
+    log.debug('applied', { kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace });
+  }
+
+  async reconcile(tool: string, log: Logger): Promise<Result | undefined> {
+    const { caches, status } = this.deps;
+    const toolNs = caches.namespaces.get(toolNamespaceName(tool));
+    const buildNamespaces = caches.namespaces.byIndex(BY_TOOL, tool).filter(isManaged);
+    const policies = caches.policies.list().filter((p) => !p.metadata.deletionTimestamp);
+
+    if (toolNs && !toolNs.metadata.deletionTimestamp) {
+      const named = toolFromNamespace({ name: toolNs.metadata.name, labels: toolNs.metadata.labels });
+      if (!named.ok) {
+        this.reportInvalid(toolNs, named.error.reason, named.error.message, log);
+        return undefined;
+      }
+      const toolNsView = { name: toolNs.metadata.name, labels: toolNs.metadata.labels ?? {} };
+      const matched = policiesForTool(toolNsView, policies).map((p) => p.metadata.name);
+      const effective = effectivePolicy(tool, toolNsView, policies);
+      if (effective) {
+        this.deps.guard.cancel(tool);
+        return this.converge(tool, toolNs, effective, matched, buildNamespaces, log);
+      }
+    }
+    status.delete(tool);
+    return this.collect(tool, buildNamespaces, policies, log);
+  }
+
+  private async converge(
+    tool: string,
+    toolNs: KubeObject,
+    effective: NonNullable<ReturnType<typeof effectivePolicy>>,
+    matched: string[],
+    buildNamespaces: KubeObject[],
+    log: Logger,
+  ): Promise<Result | undefined> {
+    const { status, events } = this.deps;
+    const rendered = renderBuildNamespace(tool, effective, { ready: true });
+    if (!rendered.ok) {
+      status.set(tool, { state: 'failed', matched, reason: rendered.error.reason, message: rendered.error.message });
+      await events.record(targetOfNamespace(toolNs), 'Warning', rendered.error.reason, rendered.error.message);
+      return undefined;
+    }
+    const [namespace, ...inside] = rendered.value as (DesiredObject & KubeObject)[];
+    if (!namespace || namespace.kind !== 'Namespace') throw new Error('render must put the Namespace first');
+    const nsName = namespace.metadata.name;
+    log = log.child({ namespace: nsName });
+
+    const liveNs = this.live(namespace);
+    if (liveNs && !isManaged(liveNs)) {
+      // A namespace of that name exists and is not ours: never take it over.
+      const message = `namespace ${nsName} exists and is not managed by ${MANAGER}; not touching it`;
+      status.set(tool, { state: 'failed', matched, reason: 'NamespaceNotOwned', message });
+      await events.record(targetOfNamespace(toolNs), 'Warning', 'NamespaceNotOwned', message);
+      return undefined;
+    }
+    if (liveNs?.metadata.deletionTimestamp) {
+      status.set(tool, { state: 'pending', matched, reason: 'NamespaceTerminating', message: `${nsName} is being deleted` });
+      return { requeueAfter: 2_000 };
+    }
+
+    // Ready before this pass (also in an earlier process): no second "ready" Event.
+    const wasReady = liveNs?.metadata.labels?.[LABEL_READY] === 'true';
+    const notYetReady = { ...namespace, metadata: { ...namespace.metadata, labels: withoutReady(namespace.metadata.labels) } };
+    try {
+      if (!liveNs) await this.apply(notYetReady, log);
+      await Promise.all(inside.map(async (obj) => {
+        const live = this.live(obj);
+        const diffs = live ? diffObject(obj, live) : [];
+        if (live && diffs.length === 0) return;
+        // Some fields (a RoleBinding's roleRef) cannot change in place.
+        if (live && needsRecreate(obj, diffs)) await this.deleteObject(this.informerFor(obj)!.type, live, log);
+        await this.apply(obj, log);
+      }));
+      await this.prune(nsName, inside, log);
+      // Everything inside exists as desired: now the namespace may say it is ready.
+      const currentNs = this.live(namespace);
+      if (!currentNs || diffObject(namespace, currentNs).length > 0) await this.apply(namespace, log);
+      if (currentNs?.metadata.annotations?.[ANNOTATION_ORPHANED]) await this.unorphan(currentNs);
+    } catch (err) {
+      status.set(tool, { state: 'failed', matched, reason: 'ApplyFailed', message: errorMessage(err) });
+      throw err;
+    }
+
+    // A change of name template leaves the old build namespace behind: collect it.
+    const leftovers = buildNamespaces.filter((ns) => ns.metadata.name !== nsName);
+    if (leftovers.length) await this.collect(tool, leftovers, this.deps.caches.policies.list(), log);
+
+    status.set(tool, { state: 'ready', matched });
+    if (!wasReady) {
+      log.info('build namespace ready', { policies: effective.sources });
+      await events.record(targetOfNamespace(toolNs), 'Normal', 'BuildNamespaceReady', `build namespace ${nsName} is ready`);
+    }
+    return undefined;
+  }
+
+  /** Deletes managed objects in the build namespace that the policy no longer asks for. */
+  private async prune(nsName: string, desired: KubeObject[], log: Logger): Promise<void> {
+    const wanted = new Set(desired.map(objectKey));
+    for (const informer of this.deps.caches.managed.values()) {
+      for (const obj of informer.byIndex(BY_NAMESPACE, nsName)) {
+        if (!isManaged(obj) || wanted.has(objectKey(obj)) || obj.metadata.deletionTimestamp) continue;
+        await this.deleteObject(informer.type, obj, log);
+      }
+    }
+  }
+
+  private async deleteObject(type: ResourceType, obj: KubeObject, log: Logger): Promise<void> {
+    try {
+      await this.deps.writer.delete(type, obj);
+      this.deps.metrics.apiWrites.inc({ verb: 'delete', kind: type.kind });
+      log.info('deleted', { kind: type.kind, name: obj.metadata.name, namespace: obj.metadata.namespace });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    this.deps.recent.forget(objectKey(obj));
+  }
+
+  /** The tool is gone or unmatched: delete or keep each of its build namespaces. */
+  private async collect(tool: string, buildNamespaces: KubeObject[], policies: BuildQuotaPolicy[], log: Logger): Promise<Result | undefined> {
+    const { caches, guard, events, metrics } = this.deps;
+    let result: Result | undefined;
+    for (const ns of buildNamespaces) {
+      if (ns.metadata.deletionTimestamp) continue;
+      const nsLog = log.child({ namespace: ns.metadata.name });
+      if (ns.metadata.annotations?.[ANNOTATION_DELETION_POLICY] === 'Retain') {
+        if (!ns.metadata.annotations?.[ANNOTATION_ORPHANED]) {
+          await this.deps.writer.mergePatch(NAMESPACES, ns, {
+            metadata: { annotations: { [ANNOTATION_ORPHANED]: new Date().toISOString() }, labels: { [LABEL_READY]: null } },
+          });
+          metrics.apiWrites.inc({ verb: 'patch', kind: 'Namespace' });
+          nsLog.info('tool gone; build namespace retained and marked orphaned');
+        }
+        this.deps.status.set(tool, { state: 'orphaned', matched: [] });
+        continue;
+      }
+      const total = caches.namespaces.byIndex(BY_MANAGED, 'true').length;
+      const decision = guard.request(tool, total, massDeletionAllowed(policies));
+      if (!decision.allowed) {
+        metrics.deletionsHeld.inc();
+        nsLog.warn('deletion held back', { reason: decision.message });
+        for (const policy of policies) {
+          await events.record({ apiVersion: policy.apiVersion, kind: policy.kind, name: policy.metadata.name, uid: policy.metadata.uid },
+            'Warning', 'DeletionsHeld', decision.message);
+        }
+        result = { requeueAfter: HELD_RECHECK_MS };
+        continue;
+      }
+      await this.deleteObject(NAMESPACES, ns, nsLog);
+    }
+    return result;
+  }
+
+  private async unorphan(ns: KubeObject): Promise<void> {
+    await this.deps.writer.mergePatch(NAMESPACES, ns, { metadata: { annotations: { [ANNOTATION_ORPHANED]: null } } });
+    this.deps.metrics.apiWrites.inc({ verb: 'patch', kind: 'Namespace' });
+  }
+
+  private reportInvalid(ns: KubeObject, reason: string, message: string, log: Logger): void {
+    if (this.reportedInvalid.has(ns.metadata.name)) return;
+    this.reportedInvalid.add(ns.metadata.name);
+    this.deps.metrics.invalidToolNamespaces.inc({ reason });
+    log.warn('skipping tool namespace', { namespace: ns.metadata.name, reason, message });
+    void this.deps.events.record(targetOfNamespace(ns), 'Warning', reason, `${message}; no build namespace is made for it`);
+  }
+}
+
+function withoutReady(labels: Record<string, string> | undefined): Record<string, string> {
+  const rest = { ...labels };
+  delete rest[LABEL_READY];
+  return rest;
+}
+
+const targetOfNamespace = (ns: KubeObject) => ({ apiVersion: 'v1', kind: 'Namespace', name: ns.metadata.name, uid: ns.metadata.uid });
