@@ -14,7 +14,7 @@ import {
   BUILD_QUOTA_POLICIES, LIMIT_RANGES, NAMESPACES, NETWORK_POLICIES, RESOURCE_QUOTAS, ROLE_BINDINGS,
   ResourceTypes, SERVICE_ACCOUNTS, type ResourceType,
 } from '../kube/resources.js';
-import { Writer } from '../kube/writer.js';
+import { Writer, type ObjectWriter } from '../kube/writer.js';
 import type { Logger } from '../log.js';
 import { queueMetrics, reconcileMetrics, type OperatorMetrics } from '../server/metrics.js';
 import { DeletionGuard } from './deletion-guard.js';
@@ -50,7 +50,7 @@ export class Operator {
   readonly status = new ToolStatusTracker();
   readonly guard: DeletionGuard;
   private readonly reconciler: Reconciler;
-  private readonly writer: Writer;
+  private readonly writer: ObjectWriter;
   private readonly informers: Informer<KubeObject>[] = [];
   private running: Promise<unknown>[] = [];
   private statusTimer?: NodeJS.Timeout;
@@ -61,6 +61,8 @@ export class Operator {
     private readonly log: Logger,
     private readonly metrics: OperatorMetrics,
     private readonly options: OperatorOptions = DEFAULT_OPTIONS,
+    /** `plan` records writes and sends no Events. */
+    overrides: { writer?: ObjectWriter; events?: EventRecorder } = {},
   ) {
     const informer = <T extends KubeObject>(type: ResourceType, labelSelector?: string) => {
       const made = new Informer<T>(client, type, {
@@ -92,11 +94,11 @@ export class Operator {
     this.queue = new WorkQueue({ rateLimiter: defaultControllerRateLimiter(), metrics: queueMetrics(metrics, CONTROLLER) });
     this.guard = new DeletionGuard(options.deletionGuard);
     const recent = new RecentWrites();
-    this.writer = new Writer(client, new ResourceTypes(client));
+    this.writer = overrides.writer ?? new Writer(client, new ResourceTypes(client));
     this.reconciler = new Reconciler({
       caches: this.caches,
       writer: this.writer,
-      events: new EventRecorder(client),
+      events: overrides.events ?? new EventRecorder(client),
       guard: this.guard,
       status: this.status,
       recent,
@@ -170,9 +172,7 @@ export class Operator {
     if (this.started) return;
     this.started = true;
     await Promise.all(this.informers.map((i) => i.synced));
-    for (const ns of this.caches.namespaces.list()) {
-      for (const tool of this.toolsOfNamespace(ns)) this.queue.add(tool);
-    }
+    for (const tool of this.allTools()) this.queue.add(tool);
     this.running.push(runWorkers(this.queue, this.options.workers, (tool) => this.reconcileOne(tool), {
       metrics: reconcileMetrics(this.metrics, CONTROLLER),
       onError: (tool, err) => this.log.warn('reconcile failed; retrying with backoff', { tool, error: errorMessage(err) }),
@@ -180,7 +180,15 @@ export class Operator {
     this.statusTimer = setInterval(() => void this.flushStatus(), this.options.statusIntervalMs);
   }
 
-  private async reconcileOne(tool: string) {
+  /** Every tool key the caches know of: tool namespaces and tools that still have a build namespace. */
+  allTools(): string[] {
+    const tools = new Set<string>();
+    for (const ns of this.caches.namespaces.list()) for (const tool of this.toolsOfNamespace(ns)) tools.add(tool);
+    return [...tools].sort();
+  }
+
+  /** One reconcile of one tool, outside the queue (for `plan`). */
+  async reconcileOne(tool: string) {
     const reconcileId = randomBytes(6).toString('hex');
     const log = this.log.child({ tool, namespace: `${TOOL_NAMESPACE_PREFIX}${tool}`, reconcileId });
     const started = performance.now();

@@ -13,7 +13,7 @@ import { errorMessage, isNotFound } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Informer, KubeObject } from '../kube/informer.js';
 import { NAMESPACES, type ResourceType } from '../kube/resources.js';
-import type { Writer } from '../kube/writer.js';
+import type { ObjectWriter } from '../kube/writer.js';
 import type { Logger } from '../log.js';
 import type { OperatorMetrics } from '../server/metrics.js';
 import type { DeletionGuard } from './deletion-guard.js';
@@ -40,7 +40,7 @@ export const BY_MANAGED = 'managed';
 
 export interface ReconcilerDeps {
   caches: Caches;
-  writer: Writer;
+  writer: ObjectWriter;
   events: EventRecorder;
   guard: DeletionGuard;
   status: ToolStatusTracker;

@@ -6,8 +6,15 @@ import type { KubeClient } from './client.js';
 import type { KubeObject } from './informer.js';
 import { collectionPath, objectPath, type ResourceType, type ResourceTypes } from './resources.js';
 
+/** The writes reconcile makes; `plan` swaps in one that records them instead. */
+export interface ObjectWriter {
+  apply<T extends KubeObject>(obj: T): Promise<T>;
+  applyStatus<T extends KubeObject>(obj: T): Promise<T>;
+  delete(type: ResourceType, obj: KubeObject): Promise<void>;
+  mergePatch(type: ResourceType, obj: KubeObject, patch: unknown): Promise<KubeObject>;
+}
 
-export class Writer {
+export class Writer implements ObjectWriter {
   constructor(
     private readonly client: KubeClient,
     private readonly types: ResourceTypes,

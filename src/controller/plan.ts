@@ -1,0 +1,98 @@
+// `plan`: what `run` would change, found by running the same reconcile against the same
+// caches with a writer that records instead of writing. Applies go to the API server as
+// server-side dry-runs, so defaulting and admission are exactly as a real apply would see.
+import type { KubeClient } from '../kube/client.js';
+import { errorMessage, isNotFound } from '../kube/client.js';
+import type { KubeObject } from '../kube/informer.js';
+import { ResourceTypes, type ResourceType } from '../kube/resources.js';
+import { Writer, type ObjectWriter } from '../kube/writer.js';
+import { EventRecorder } from '../kube/events.js';
+import { createLogger } from '../log.js';
+import { diffObject, type FieldDiff } from '../render/index.js';
+import { createMetrics } from '../server/metrics.js';
+import { DEFAULT_OPTIONS, Operator } from './operator.js';
+import { objectKey } from './recent-writes.js';
+
+export type PlannedAction = 'create' | 'update' | 'delete';
+
+export interface PlannedChange {
+  tool: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: PlannedAction;
+  diffs: FieldDiff[];
+}
+
+class RecordingWriter implements ObjectWriter {
+  readonly changes = new Map<string, PlannedChange>();
+  tool = '';
+
+  constructor(private readonly dryRun: Writer, private readonly live: (obj: KubeObject) => KubeObject | undefined) {}
+
+  private record(obj: KubeObject, action: PlannedAction, diffs: FieldDiff[]): void {
+    const key = objectKey(obj);
+    // reconcile may touch an object twice (a new namespace, then its ready label): one change.
+    if (this.changes.has(key)) return;
+    this.changes.set(key, {
+      tool: this.tool, kind: obj.kind ?? '', namespace: obj.metadata.namespace, name: obj.metadata.name, action, diffs,
+    });
+  }
+
+  async apply<T extends KubeObject>(obj: T): Promise<T> {
+    const live = this.live(obj);
+    this.record(obj, live ? 'update' : 'create', live ? diffObject(obj as never, live) : []);
+    try {
+      return await this.dryRun.apply(obj);
+    } catch (err) {
+      // A dry-run inside a namespace that is itself only planned cannot succeed.
+      if (isNotFound(err)) return obj;
+      throw err;
+    }
+  }
+
+  async applyStatus<T extends KubeObject>(obj: T): Promise<T> {
+    return obj;
+  }
+
+  async delete(_type: ResourceType, obj: KubeObject): Promise<void> {
+    this.record(obj, 'delete', []);
+  }
+
+  async mergePatch(_type: ResourceType, obj: KubeObject, patch: unknown): Promise<KubeObject> {
+    this.record(obj, 'update', [{ path: 'metadata', want: patch, got: obj.metadata }] as FieldDiff[]);
+    return obj;
+  }
+}
+
+/** The changes `run` would make now, tool by tool, sorted; nothing is written. */
+export async function planChanges(client: KubeClient): Promise<PlannedChange[]> {
+  const log = createLogger('error', true);
+  let recorder: RecordingWriter | undefined;
+  const writer: ObjectWriter = {
+    apply: (o) => recorder!.apply(o), applyStatus: (o) => recorder!.applyStatus(o),
+    delete: (t, o) => recorder!.delete(t, o), mergePatch: (t, o, p) => recorder!.mergePatch(t, o, p),
+  };
+  const operator = new Operator(client, log, createMetrics({ processMetrics: false }), DEFAULT_OPTIONS,
+    { writer, events: new EventRecorder(undefined) });
+  recorder = new RecordingWriter(new Writer(client, new ResourceTypes(client), true), (obj) => {
+    const informer = obj.kind === 'Namespace' ? operator.caches.namespaces : operator.caches.managed.get(`${obj.apiVersion}/${obj.kind}`);
+    return informer?.get(obj.metadata.name, obj.metadata.namespace);
+  });
+  try {
+    await operator.startCaches();
+    for (const tool of operator.allTools()) {
+      recorder.tool = tool;
+      try {
+        await operator.reconcileOne(tool);
+      } catch (err) {
+        log.error('plan failed for tool', { tool, error: errorMessage(err) });
+        throw err;
+      }
+    }
+  } finally {
+    await operator.stop(0);
+  }
+  return [...recorder.changes.values()].sort((a, b) =>
+    a.tool.localeCompare(b.tool) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}
