@@ -19,4 +19,6 @@ export default {
     },
   ],
   testTimeout: 60000,
+  // Integration files each run an operator against the one shared control plane: one at a time.
+  maxWorkers: 1,
 };

@@ -21,6 +21,7 @@ import { DeletionGuard } from './deletion-guard.js';
 import { defaultControllerRateLimiter, runWorkers, WorkQueue } from './queue.js';
 import { BY_MANAGED, BY_NAMESPACE, BY_TOOL, massDeletionAllowed, Reconciler, type Caches } from './reconciler.js';
 import { objectKey, RecentWrites } from './recent-writes.js';
+import { ReplicationSources } from './replication.js';
 import { policyConditions, statusChanged, ToolStatusTracker } from './status.js';
 
 export interface OperatorOptions {
@@ -53,6 +54,10 @@ export class Operator {
   private readonly writer: ObjectWriter;
   private readonly informers: Informer<KubeObject>[] = [];
   private running: Promise<unknown>[] = [];
+  private cachesStarted = false;
+  private readonly client: KubeClient;
+  private readonly recent: RecentWrites;
+  private readonly sources: ReplicationSources;
   private statusTimer?: NodeJS.Timeout;
   private started = false;
 
@@ -64,44 +69,37 @@ export class Operator {
     /** `plan` records writes and sends no Events. */
     overrides: { writer?: ObjectWriter; events?: EventRecorder } = {},
   ) {
-    const informer = <T extends KubeObject>(type: ResourceType, labelSelector?: string) => {
-      const made = new Informer<T>(client, type, {
-        labelSelector,
-        relistIntervalMs: options.relistIntervalMs,
-        onRestart: (reason) => {
-          metrics.informerRestarts.inc({ resource: type.plural });
-          log.warn('watch restarted', { resource: type.plural, reason });
-        },
-      });
-      this.informers.push(made as unknown as Informer<KubeObject>);
-      return made;
-    };
-    const namespaces = informer<KubeObject>(NAMESPACES);
+    this.client = client;
+    this.recent = new RecentWrites();
+    const namespaces = this.watch<KubeObject>(NAMESPACES);
     namespaces.addIndex(BY_TOOL, (ns) => {
       const tool = ns.metadata.labels?.[LABEL_TOOL];
       return tool ? [tool] : [];
     });
     namespaces.addIndex(BY_MANAGED, (ns) => (ns.metadata.labels?.[LABEL_MANAGED_BY] === MANAGER ? ['true'] : []));
-    const policies = informer<BuildQuotaPolicy>(BUILD_QUOTA_POLICIES);
-    const managed = new Map<string, Informer<KubeObject>>();
-    for (const type of MANAGED_TYPES) {
-      const made = informer<KubeObject>(type, MANAGED_SELECTOR);
-      made.addIndex(BY_NAMESPACE, (o) => [o.metadata.namespace ?? '']);
-      managed.set(`${type.apiVersion}/${type.kind}`, made);
-    }
-    this.caches = { namespaces, policies, managed };
+    const policies = this.watch<BuildQuotaPolicy>(BUILD_QUOTA_POLICIES);
+    this.caches = { namespaces, policies, managed: new Map() };
+    for (const type of MANAGED_TYPES) this.watchManaged(type);
 
     this.queue = new WorkQueue({ rateLimiter: defaultControllerRateLimiter(), metrics: queueMetrics(metrics, CONTROLLER) });
     this.guard = new DeletionGuard(options.deletionGuard);
-    const recent = new RecentWrites();
-    this.writer = overrides.writer ?? new Writer(client, new ResourceTypes(client));
+    const types = new ResourceTypes(client);
+    this.writer = overrides.writer ?? new Writer(client, types);
+    this.sources = new ReplicationSources(types, (type, namespace) => {
+      const informer = this.watch<KubeObject>(type, undefined, namespace);
+      informer.onChange((_t, obj) => {
+        for (const tool of this.toolsReplicating(type, obj.metadata.namespace ?? '')) this.queue.add(tool);
+      });
+      return informer;
+    }, (type) => this.watchManaged(type));
     this.reconciler = new Reconciler({
       caches: this.caches,
       writer: this.writer,
       events: overrides.events ?? new EventRecorder(client),
       guard: this.guard,
       status: this.status,
-      recent,
+      recent: this.recent,
+      sources: this.sources,
       metrics,
       log,
     });
@@ -116,13 +114,49 @@ export class Operator {
         JSON.stringify(old.metadata.annotations ?? {}) === JSON.stringify(policy.metadata.annotations ?? {})) return;
       for (const tool of this.toolsOfPolicy(policy, old)) this.queue.add(tool);
     });
-    for (const made of managed.values()) {
-      made.onChange((type, obj) => {
-        if (type === 'delete') recent.forget(objectKey(obj));
-        const tool = obj.metadata.labels?.[LABEL_TOOL];
-        if (tool) this.queue.add(tool);
-      });
+  }
+
+  /** An informer, started at once when the operator already runs (kinds found later). */
+  private watch<T extends KubeObject>(type: ResourceType, labelSelector?: string, namespace?: string): Informer<T> {
+    const made = new Informer<T>(this.client, type, {
+      labelSelector,
+      namespace,
+      relistIntervalMs: this.options.relistIntervalMs,
+      onRestart: (reason) => {
+        this.metrics.informerRestarts.inc({ resource: type.plural });
+        this.log.warn('watch restarted', { resource: type.plural, namespace, reason });
+      },
+    });
+    this.informers.push(made as unknown as Informer<KubeObject>);
+    if (this.cachesStarted) this.running.push(made.run());
+    return made;
+  }
+
+  /** The cache of one managed kind: only our objects, by our label, indexed by namespace. */
+  private watchManaged(type: ResourceType): Informer<KubeObject> {
+    const key = `${type.apiVersion}/${type.kind}`;
+    const existing = this.caches.managed.get(key);
+    if (existing) return existing;
+    const made = this.watch<KubeObject>(type, MANAGED_SELECTOR);
+    made.addIndex(BY_NAMESPACE, (o) => [o.metadata.namespace ?? '']);
+    made.onChange((change, obj) => {
+      if (change === 'delete') this.recent.forget(objectKey(obj));
+      const tool = obj.metadata.labels?.[LABEL_TOOL];
+      if (tool) this.queue.add(tool);
+    });
+    this.caches.managed.set(key, made);
+    return made;
+  }
+
+  /** Tools whose policies copy objects of this kind from this namespace. */
+  private toolsReplicating(type: ResourceType, namespace: string): string[] {
+    const tools = new Set<string>();
+    for (const policy of this.caches.policies.list()) {
+      const copies = (policy.spec.replicate ?? []).some((e) =>
+        (e.apiVersion ?? 'v1') === type.apiVersion && e.kind === type.kind && e.namespace === namespace);
+      if (copies) for (const tool of this.toolsOfPolicy(policy)) tools.add(tool);
     }
+    return [...tools];
   }
 
   /** The tools a namespace event concerns: its own tool, or the tool its label names. */
@@ -159,12 +193,18 @@ export class Operator {
 
   /** Starts the informers and waits for every cache to sync. */
   async startCaches(): Promise<void> {
+    this.cachesStarted = true;
     for (const informer of this.informers) this.running.push(informer.run());
     await Promise.all(this.informers.map((i) => i.synced));
+    // Sources and copies of kinds the policies replicate, so that the first reconciles
+    // already compare against full caches.
+    await this.sources.prepare(this.caches.policies.list().flatMap((p) => p.spec.replicate ?? []).map((e) => ({ ...e, apiVersion: e.apiVersion ?? 'v1' })));
   }
 
+  /** The caches every reconcile needs; caches of replication sources may come and go. */
   get cachesSynced(): boolean {
-    return this.informers.every((i) => i.hasSynced);
+    return [this.caches.namespaces, this.caches.policies, ...MANAGED_TYPES.map((t) => this.caches.managed.get(`${t.apiVersion}/${t.kind}`)!)]
+      .every((i) => i.hasSynced);
   }
 
   /** Reconciles: only after every cache synced, so nothing is deleted from a partial view. */

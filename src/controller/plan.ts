@@ -39,11 +39,11 @@ class RecordingWriter implements ObjectWriter {
     });
   }
 
-  async apply<T extends KubeObject>(obj: T): Promise<T> {
+  async apply<T extends KubeObject>(obj: T, force?: boolean): Promise<T> {
     const live = this.live(obj);
     this.record(obj, live ? 'update' : 'create', live ? diffObject(obj as never, live) : []);
     try {
-      return await this.dryRun.apply(obj);
+      return await this.dryRun.apply(obj, force);
     } catch (err) {
       // A dry-run inside a namespace that is itself only planned cannot succeed.
       if (isNotFound(err)) return obj;
@@ -70,7 +70,7 @@ export async function planChanges(client: KubeClient): Promise<PlannedChange[]> 
   const log = createLogger('error', true);
   let recorder: RecordingWriter | undefined;
   const writer: ObjectWriter = {
-    apply: (o) => recorder!.apply(o), applyStatus: (o) => recorder!.applyStatus(o),
+    apply: (o, f) => recorder!.apply(o, f), applyStatus: (o) => recorder!.applyStatus(o),
     delete: (t, o) => recorder!.delete(t, o), mergePatch: (t, o, p) => recorder!.mergePatch(t, o, p),
   };
   const operator = new Operator(client, log, createMetrics({ processMetrics: false }), DEFAULT_OPTIONS,

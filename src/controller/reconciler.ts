@@ -3,7 +3,7 @@
 // gone or no longer matched loses its build namespace (Delete) or keeps it marked
 // orphaned (Retain). Level-triggered: it looks at everything afresh on every call.
 import {
-  ANNOTATION_DELETION_POLICY, ANNOTATION_ORPHANED, LABEL_MANAGED_BY, LABEL_READY, LABEL_TOOL, MANAGER,
+  ANNOTATION_DELETION_POLICY, ANNOTATION_ORPHANED, ANNOTATION_REPLICATED_FROM, LABEL_MANAGED_BY, LABEL_READY, LABEL_TOOL, MANAGER,
   type BuildQuotaPolicy,
 } from '../api/types.js';
 import { toolFromNamespace, toolNamespaceName } from '../api/tool.js';
@@ -20,6 +20,8 @@ import type { DeletionGuard } from './deletion-guard.js';
 import type { Result } from './queue.js';
 import { objectKey, type RecentWrites } from './recent-writes.js';
 import type { ToolStatusTracker } from './status.js';
+import type { ReplicationSources } from './replication.js';
+import { renderReplicas, type ReplicaProblem } from '../render/replica.js';
 
 /** On any BuildQuotaPolicy: lifts the deletion hold while present (or until the RFC 3339 time it holds). */
 export const ANNOTATION_ALLOW_MASS_DELETION = 'builds.toolforge.org/allow-mass-deletion';
@@ -45,6 +47,7 @@ export interface ReconcilerDeps {
   guard: DeletionGuard;
   status: ToolStatusTracker;
   recent: RecentWrites;
+  sources: ReplicationSources;
   metrics: OperatorMetrics;
   log: Logger;
 }
@@ -79,7 +82,8 @@ export class Reconciler {
 
   private async apply(obj: KubeObject, log: Logger): Promise<void> {
     const live = this.live(obj);
-    const written = await this.deps.writer.apply(obj);
+    // Force only over our own object; a stranger's object of the same name is a conflict.
+    const written = await this.deps.writer.apply(obj, live !== undefined && isManaged(live));
     this.deps.recent.remember(written);
     this.deps.metrics.apiWrites.inc({ verb: 'apply', kind: obj.kind ?? '' });
     if (live && isManaged(live)) {
@@ -128,10 +132,13 @@ export class Reconciler {
       await events.record(targetOfNamespace(toolNs), 'Warning', rendered.error.reason, rendered.error.message);
       return undefined;
     }
-    const [namespace, ...inside] = rendered.value as (DesiredObject & KubeObject)[];
+    const [namespace, ...fences] = rendered.value as (DesiredObject & KubeObject)[];
     if (!namespace || namespace.kind !== 'Namespace') throw new Error('render must put the Namespace first');
     const nsName = namespace.metadata.name;
     log = log.child({ namespace: nsName });
+    const lookup = await this.deps.sources.prepare(effective.replicate);
+    const replicas = renderReplicas(tool, nsName, effective.replicate, lookup);
+    const inside = [...fences, ...(replicas.objects as (DesiredObject & KubeObject)[])];
 
     const liveNs = this.live(namespace);
     if (liveNs && !isManaged(liveNs)) {
@@ -159,10 +166,12 @@ export class Reconciler {
         if (live && needsRecreate(obj, diffs)) await this.deleteObject(this.informerFor(obj)!.type, live, log);
         await this.apply(obj, log);
       }));
-      await this.prune(nsName, inside, log);
-      // Everything inside exists as desired: now the namespace may say it is ready.
+      await this.prune(nsName, inside, replicas.problems, log);
+      // Everything inside exists as desired: now the namespace may say it is ready. With
+      // a replication source missing it is not ready, unless it already was.
       const currentNs = this.live(namespace);
-      if (!currentNs || diffObject(namespace, currentNs).length > 0) await this.apply(namespace, log);
+      const target = replicas.problems.length && currentNs?.metadata.labels?.[LABEL_READY] !== 'true' ? notYetReady : namespace;
+      if (!currentNs || diffObject(target, currentNs).length > 0) await this.apply(target, log);
       if (currentNs?.metadata.annotations?.[ANNOTATION_ORPHANED]) await this.unorphan(currentNs);
     } catch (err) {
       status.set(tool, { state: 'failed', matched, reason: 'ApplyFailed', message: errorMessage(err) });
@@ -173,6 +182,13 @@ export class Reconciler {
     const leftovers = buildNamespaces.filter((ns) => ns.metadata.name !== nsName);
     if (leftovers.length) await this.collect(tool, leftovers, this.deps.caches.policies.list(), log);
 
+    if (replicas.problems.length) {
+      const message = replicas.problems.map((p) => p.message).join('; ');
+      status.set(tool, { state: 'failed', matched, reason: replicas.problems[0]!.reason, message });
+      log.warn('replication incomplete; other objects reconciled, existing copies kept', { problems: message });
+      await events.record(targetOfNamespace(toolNs), 'Warning', replicas.problems[0]!.reason, message);
+      return undefined;
+    }
     status.set(tool, { state: 'ready', matched });
     if (!wasReady) {
       log.info('build namespace ready', { policies: effective.sources });
@@ -181,12 +197,20 @@ export class Reconciler {
     return undefined;
   }
 
-  /** Deletes managed objects in the build namespace that the policy no longer asks for. */
-  private async prune(nsName: string, desired: KubeObject[], log: Logger): Promise<void> {
+  /**
+   * Deletes managed objects in the build namespace that the policy no longer asks for,
+   * but keeps copies whose source cannot be read right now.
+   */
+  private async prune(nsName: string, desired: KubeObject[], problems: ReplicaProblem[], log: Logger): Promise<void> {
     const wanted = new Set(desired.map(objectKey));
+    const keep = (obj: KubeObject) => problems.some(({ entry }) => {
+      const from = obj.metadata.annotations?.[ANNOTATION_REPLICATED_FROM];
+      return obj.apiVersion === entry.apiVersion && obj.kind === entry.kind && from !== undefined &&
+        (entry.name ? from === `${entry.namespace}/${entry.name}` : from.startsWith(`${entry.namespace}/`));
+    });
     for (const informer of this.deps.caches.managed.values()) {
       for (const obj of informer.byIndex(BY_NAMESPACE, nsName)) {
-        if (!isManaged(obj) || wanted.has(objectKey(obj)) || obj.metadata.deletionTimestamp) continue;
+        if (!isManaged(obj) || wanted.has(objectKey(obj)) || obj.metadata.deletionTimestamp || keep(obj)) continue;
         await this.deleteObject(informer.type, obj, log);
       }
     }

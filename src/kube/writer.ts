@@ -8,7 +8,7 @@ import { collectionPath, objectPath, type ResourceType, type ResourceTypes } fro
 
 /** The writes reconcile makes; `plan` swaps in one that records them instead. */
 export interface ObjectWriter {
-  apply<T extends KubeObject>(obj: T): Promise<T>;
+  apply<T extends KubeObject>(obj: T, force?: boolean): Promise<T>;
   applyStatus<T extends KubeObject>(obj: T): Promise<T>;
   delete(type: ResourceType, obj: KubeObject): Promise<void>;
   mergePatch(type: ResourceType, obj: KubeObject, patch: unknown): Promise<KubeObject>;
@@ -27,11 +27,15 @@ export class Writer implements ObjectWriter {
     return type;
   }
 
-  /** Server-side apply; `force` takes back fields someone else changed (drift). */
-  async apply<T extends KubeObject>(obj: T): Promise<T> {
+  /**
+   * Server-side apply. `force` takes back fields someone else changed on our object
+   * (drift); without it, an object of the same name that someone else owns is refused
+   * with a conflict instead of being taken over.
+   */
+  async apply<T extends KubeObject>(obj: T, force = true): Promise<T> {
     const type = await this.typeOf(obj);
     return this.client.request<T>('PATCH', objectPath(type, obj.metadata.name, obj.metadata.namespace), {
-      query: { fieldManager: FIELD_MANAGER, force: true, dryRun: this.dryRun ? 'All' : undefined },
+      query: { fieldManager: FIELD_MANAGER, force, dryRun: this.dryRun ? 'All' : undefined },
       body: obj,
       contentType: 'application/apply-patch+yaml',
     });
