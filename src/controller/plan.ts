@@ -6,6 +6,7 @@ import { errorMessage, isNotFound } from '../kube/client.js';
 import type { KubeObject } from '../kube/informer.js';
 import { ResourceTypes, type ResourceType } from '../kube/resources.js';
 import { Writer, type ObjectWriter } from '../kube/writer.js';
+import type { Caches } from './reconciler.js';
 import { EventRecorder } from '../kube/events.js';
 import { createLogger } from '../log.js';
 import { diffObject, type FieldDiff } from '../render/index.js';
@@ -28,7 +29,15 @@ class RecordingWriter implements ObjectWriter {
   readonly changes = new Map<string, PlannedChange>();
   tool = '';
 
-  constructor(private readonly dryRun: Writer, private readonly live: (obj: KubeObject) => KubeObject | undefined) {}
+  /** The operator's caches, where the live objects are; set once the operator exists. */
+  caches?: Caches;
+
+  constructor(private readonly dryRun: Writer) {}
+
+  private live(obj: KubeObject): KubeObject | undefined {
+    const informer = obj.kind === 'Namespace' ? this.caches?.namespaces : this.caches?.managed.get(`${obj.apiVersion}/${obj.kind}`);
+    return informer?.get(obj.metadata.name, obj.metadata.namespace);
+  }
 
   private record(obj: KubeObject, action: PlannedAction, diffs: FieldDiff[]): void {
     const key = objectKey(obj);
@@ -68,17 +77,10 @@ class RecordingWriter implements ObjectWriter {
 /** The changes `run` would make now, tool by tool, sorted; nothing is written. */
 export async function planChanges(client: KubeClient): Promise<PlannedChange[]> {
   const log = createLogger('error', true);
-  let recorder: RecordingWriter | undefined;
-  const writer: ObjectWriter = {
-    apply: (o, f) => recorder!.apply(o, f), applyStatus: (o) => recorder!.applyStatus(o),
-    delete: (t, o) => recorder!.delete(t, o), mergePatch: (t, o, p) => recorder!.mergePatch(t, o, p),
-  };
+  const recorder = new RecordingWriter(new Writer(client, new ResourceTypes(client), true));
   const operator = new Operator(client, log, createMetrics({ processMetrics: false }), DEFAULT_OPTIONS,
-    { writer, events: new EventRecorder(undefined) });
-  recorder = new RecordingWriter(new Writer(client, new ResourceTypes(client), true), (obj) => {
-    const informer = obj.kind === 'Namespace' ? operator.caches.namespaces : operator.caches.managed.get(`${obj.apiVersion}/${obj.kind}`);
-    return informer?.get(obj.metadata.name, obj.metadata.namespace);
-  });
+    { writer: recorder, events: new EventRecorder(undefined) });
+  recorder.caches = operator.caches;
   try {
     await operator.startCaches();
     for (const tool of operator.allTools()) {
