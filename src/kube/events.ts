@@ -42,9 +42,11 @@ export class EventRecorder {
     this.sent.set(dedupeKey, now);
     if (this.sent.size > 10_000) this.prune(now);
     if (!this.client) return;
-    // An Event about a Namespace lives in that namespace, so the tool sees it there;
-    // Events about other cluster-scoped objects live in `default`.
+    // An Event about a Namespace lives in that namespace (the API server wants the
+    // involved object's namespace to say so too), so the tool sees it there; Events about
+    // other cluster-scoped objects live in `default`.
     const namespace = target.namespace ?? (target.kind === 'Namespace' ? target.name : 'default');
+    const involvedObject = target.kind === 'Namespace' ? { ...target, namespace } : { ...target };
     const time = new Date(now).toISOString();
     try {
       await this.client.request('POST', collectionPath(EVENTS, namespace), {
@@ -52,7 +54,7 @@ export class EventRecorder {
           apiVersion: 'v1',
           kind: 'Event',
           metadata: { generateName: `${target.name}.`, namespace },
-          involvedObject: { ...target },
+          involvedObject,
           reason,
           message,
           type,

@@ -94,6 +94,30 @@ describe('build namespaces', () => {
     }
   });
 
+  it('tells the tool in its own namespace that its build namespace is ready', async () => {
+    await readyNamespace(alpha);
+    await eventually(async () => {
+      const events = await core.listNamespacedEvent({ namespace: `tool-${alpha}` });
+      expect(events.items.map((e) => `${e.type} ${e.reason}: ${e.message}`))
+        .toContain(`Normal BuildNamespaceReady: build namespace image-build-${alpha} is ready`);
+    });
+  });
+
+  it('gives a tool with a 53-character name a cut, hashed build namespace that its label identifies', async () => {
+    const tool = `${suite}-${'l'.repeat(53 - suite.length - 1)}`;
+    expect(tool).toHaveLength(53);
+    await core.createNamespace({ body: toolNamespace(tool) });
+    const ns = await eventually(async () => {
+      const found = await admin.request<{ items: KubeObject[] }>('GET', '/api/v1/namespaces', { query: { labelSelector: `builds.toolforge.org/tool=${tool}` } });
+      expect(found.items).toHaveLength(1);
+      expect(found.items[0]!.metadata.labels?.['builds.toolforge.org/ready']).toBe('true');
+      return found.items[0]!;
+    }, { timeoutMs: 15_000 });
+    expect(ns.metadata.name.length).toBeLessThanOrEqual(63);
+    expect(ns.metadata.name).toMatch(/^image-build-[a-z0-9-]+-[0-9a-f]{8}$/);
+    await core.deleteNamespace({ name: `tool-${tool}` });
+  });
+
   it('lets the tool run and read its builds, and nothing else, and only in its own build namespace', async () => {
     const mine = `image-build-${alpha}`;
     const theirs = `image-build-${beta}`;
