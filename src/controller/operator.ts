@@ -52,6 +52,7 @@ export class Operator {
   readonly guard: DeletionGuard;
   private readonly reconciler: Reconciler;
   private readonly writer: ObjectWriter;
+  private readonly events: EventRecorder;
   private readonly informers: Informer<KubeObject>[] = [];
   private running: Promise<unknown>[] = [];
   private cachesStarted = false;
@@ -92,10 +93,11 @@ export class Operator {
       });
       return informer;
     }, (type) => this.watchManaged(type));
+    this.events = overrides.events ?? new EventRecorder(client);
     this.reconciler = new Reconciler({
       caches: this.caches,
       writer: this.writer,
-      events: overrides.events ?? new EventRecorder(client),
+      events: this.events,
       guard: this.guard,
       status: this.status,
       recent: this.recent,
@@ -272,6 +274,12 @@ export class Operator {
       try {
         await this.writer.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name: policy.metadata.name }, status });
         this.metrics.apiWrites.inc({ verb: 'apply', kind: KIND });
+        const ready = status.conditions?.find((c) => c.type === 'Ready');
+        const wasReady = policy.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status === 'True' && (wasReady?.status !== 'True' || wasReady.observedGeneration !== ready.observedGeneration)) {
+          await this.events.record({ apiVersion: API_VERSION, kind: KIND, name: policy.metadata.name, uid: policy.metadata.uid },
+            'Normal', 'RolledOut', `generation ${policy.metadata.generation} is in force in all ${sum.readyTools} matched tools`);
+        }
       } catch (err) {
         this.log.warn('policy status not written', { policy: policy.metadata.name, error: errorMessage(err) });
       }
