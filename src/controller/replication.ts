@@ -35,10 +35,7 @@ export class ReplicationSources {
       if (!copies) this.copies.set(kindKey, (copies = this.watchCopies(type)));
       let source = this.sources.get(sourceKey);
       if (!source) this.sources.set(sourceKey, (source = this.watchSource(type, entry.namespace)));
-      const synced = await Promise.race([
-        Promise.all([source.synced, copies.synced]).then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), SYNC_WAIT_MS).unref()),
-      ]);
+      const synced = (source.hasSynced && copies.hasSynced) || await syncedWithin([source, copies], SYNC_WAIT_MS);
       if (!synced) unavailable.set(sourceKey, source.lastError ?? copies.lastError ?? 'cache not synced');
     }));
     return (entry) => {
@@ -49,5 +46,15 @@ export class ReplicationSources {
       if (!informer) return { unavailable: 'not watched' };
       return informer.list() as SourceObject[];
     };
+  }
+}
+
+async function syncedWithin(informers: Informer<KubeObject>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([Promise.all(informers.map((i) => i.synced)).then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
