@@ -22,6 +22,7 @@ import { defaultControllerRateLimiter, runWorkers, WorkQueue } from './queue.js'
 import { BY_MANAGED, BY_NAMESPACE, BY_TOOL, massDeletionAllowed, Reconciler, type Caches } from './reconciler.js';
 import { objectKey, RecentWrites } from './recent-writes.js';
 import { ReplicationSources } from './replication.js';
+import { buildsForNamespace, RetentionController } from './retention.js';
 import { policyConditions, statusChanged, ToolStatusTracker } from './status.js';
 
 export interface OperatorOptions {
@@ -53,6 +54,9 @@ export class Operator {
   private readonly reconciler: Reconciler;
   private readonly writer: ObjectWriter;
   private readonly events: EventRecorder;
+  readonly retention: RetentionController;
+  /** Why build retention is off (Tekton not installed), for the policy status. */
+  private retentionMessage?: string;
   private readonly informers: Informer<KubeObject>[] = [];
   private running: Promise<unknown>[] = [];
   private cachesStarted = false;
@@ -106,8 +110,20 @@ export class Operator {
       log,
     });
 
+    this.retention = new RetentionController(client, log.child({ controller: 'retention' }), metrics, buildsForNamespace(this.caches), {
+      relistIntervalMs: options.relistIntervalMs,
+      writer: overrides.writer,
+      onAvailabilityChange: (available, message) => {
+        this.retentionMessage = available ? undefined : message;
+        this.status.touch();
+      },
+    });
+
     namespaces.onChange((_type, ns, old) => {
-      for (const tool of this.toolsOfNamespace(ns, old)) this.queue.add(tool);
+      for (const tool of this.toolsOfNamespace(ns, old)) {
+        this.queue.add(tool);
+        for (const buildNs of this.caches.namespaces.byIndex(BY_TOOL, tool)) this.retention.enqueue(buildNs.metadata.name);
+      }
     });
     policies.onChange((type, policy, old) => {
       // Our own status writes change the policy too; only a new spec or a changed
@@ -115,6 +131,7 @@ export class Operator {
       if (type === 'update' && old && old.metadata.generation === policy.metadata.generation &&
         JSON.stringify(old.metadata.annotations ?? {}) === JSON.stringify(policy.metadata.annotations ?? {})) return;
       for (const tool of this.toolsOfPolicy(policy, old)) this.queue.add(tool);
+      this.retention.enqueueAll();
     });
   }
 
@@ -220,6 +237,7 @@ export class Operator {
       onError: (tool, err) => this.log.warn('reconcile failed; retrying with backoff', { tool, error: errorMessage(err) }),
     }));
     this.statusTimer = setInterval(() => void this.flushStatus(), this.options.statusIntervalMs);
+    await this.retention.start();
   }
 
   /** Every tool key the caches know of: tool namespaces and tools that still have a build namespace. */
@@ -256,7 +274,7 @@ export class Operator {
       const sum = sums.get(policy.metadata.name)!;
       const status: BuildQuotaPolicyStatus = {
         observedGeneration: policy.metadata.generation,
-        conditions: policyConditions(sum, policy.metadata.generation, hold, policy.status?.conditions, now),
+        conditions: policyConditions(sum, policy.metadata.generation, hold, this.retentionMessage, policy.status?.conditions, now),
         matchedTools: sum.matchedTools,
         readyTools: sum.readyTools,
         failedTools: sum.failedTools,
@@ -295,6 +313,7 @@ export class Operator {
   /** Stops taking work, lets in-flight reconciles finish (within the bound) and stops the watches. */
   async stop(drainTimeoutMs = 10_000): Promise<void> {
     clearInterval(this.statusTimer);
+    await this.retention.stop();
     const drained = this.queue.shutDownWithDrain();
     await Promise.race([drained, new Promise((r) => setTimeout(r, drainTimeoutMs).unref())]);
     for (const informer of this.informers) informer.stop();

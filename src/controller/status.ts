@@ -32,6 +32,11 @@ export class ToolStatusTracker {
     this.dirty = true;
   }
 
+  /** Something outside the tools changed the statuses (retention turned on or off). */
+  touch(): void {
+    this.dirty = true;
+  }
+
   delete(tool: string): void {
     if (this.tools.delete(tool)) this.dirty = true;
   }
@@ -81,6 +86,7 @@ export function policyConditions(
   sum: PolicySums,
   generation: number | undefined,
   hold: string | undefined,
+  retentionOff: string | undefined,
   previous: Condition[] | undefined,
   now: string,
 ): Condition[] {
@@ -95,7 +101,11 @@ export function policyConditions(
     : sum.failedTools > 0
       ? { type: 'Degraded', status: 'True', reason: 'ToolsFailed', message: `${sum.failedTools} tools failed; see status.failures` }
       : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no tool failed' };
-  return [ready, degraded].map((c) => {
+  // Without Tekton's CRDs nothing is pruned: worth saying, but no tool has failed.
+  const retention: Omit<Condition, 'lastTransitionTime'> = retentionOff
+    ? { type: 'RetentionAvailable', status: 'False', reason: 'TektonNotInstalled', message: retentionOff }
+    : { type: 'RetentionAvailable', status: 'True', reason: 'TektonInstalled', message: 'finished PipelineRuns are pruned per spec.builds' };
+  return [ready, degraded, retention].map((c) => {
     const before = previous?.find((p) => p.type === c.type);
     const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : now;
     return { ...c, observedGeneration: generation, lastTransitionTime };
