@@ -69,10 +69,9 @@ export function buildsForNamespace(caches: Caches): BuildsFor {
 /**
  * Tekton stores the resolved pipeline spec, child references and results in a run's status:
  * tens of KB per run, hundreds of MB across thousands of build namespaces. The cache keeps
- * only what retention reads. (An informer transform, as client-go's SetTransform, would be
- * the cleaner place; until then this handler runs first and trims the cached object in place.)
+ * only what retention reads.
  */
-function trim(run: CachedPipelineRun): void {
+function trim(run: CachedPipelineRun): CachedPipelineRun {
   const record = run as unknown as Record<string, unknown>;
   for (const field of Object.keys(record)) {
     if (!['apiVersion', 'kind', 'metadata', 'status'].includes(field)) delete record[field];
@@ -84,6 +83,7 @@ function trim(run: CachedPipelineRun): void {
     ...(succeeded ? { conditions: [{ type: succeeded.type, status: succeeded.status, reason: succeeded.reason, lastTransitionTime: succeeded.lastTransitionTime }] } : {}),
     ...(run.status?.completionTime ? { completionTime: run.status.completionTime } : {}),
   };
+  return run;
 }
 
 /** One period of the API being served: its informer, from discovery to discovery. */
@@ -249,13 +249,11 @@ export class RetentionController {
   private startSession(): void {
     const informer = new Informer<CachedPipelineRun>(this.client, this.type, {
       relistIntervalMs: this.options.relistIntervalMs,
+      transform: trim,
       onRestart: (reason) => {
         this.metrics.informerRestarts.inc({ resource: this.type.plural });
         this.log.warn('watch restarted', { resource: this.type.plural, reason });
       },
-    });
-    informer.onChange((type, run) => {
-      if (type !== 'delete') trim(run);
     });
     informer.addIndex(BY_NAMESPACE, (run) => [run.metadata.namespace ?? '']);
     informer.onChange((type, run) => {

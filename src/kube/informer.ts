@@ -27,7 +27,7 @@ export interface KubeObject {
 export type ChangeType = 'add' | 'update' | 'delete';
 export type ChangeHandler<T> = (type: ChangeType, obj: T, old?: T) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T = KubeObject> {
   labelSelector?: string;
   namespace?: string;
   pageSize?: number;
@@ -37,6 +37,11 @@ export interface InformerOptions {
   quietTimeoutMs?: number;
   /** Called with the reason each time the watch is started again. */
   onRestart?: (reason: string) => void;
+  /**
+   * Shapes each object before it is cached (client-go's SetTransform): drop what nothing
+   * reads, so large objects cost little memory.
+   */
+  transform?: (obj: T) => T;
 }
 
 interface ListResponse<T> {
@@ -73,7 +78,7 @@ export class Informer<T extends KubeObject> {
   constructor(
     private readonly client: KubeClient,
     readonly type: ResourceType,
-    private readonly options: InformerOptions = {},
+    private readonly options: InformerOptions<T> = {},
   ) {
     this.synced = new Promise((resolve) => (this.markSynced = resolve));
   }
@@ -178,10 +183,11 @@ export class Informer<T extends KubeObject> {
       const page = await this.client.request<ListResponse<T>>('GET', collectionPath(this.type, namespace), {
         query: { limit: pageSize, continue: continueToken, labelSelector },
       });
-      for (const item of page.items) {
+      for (const raw of page.items) {
         // List items carry no apiVersion and kind; watch events do. Keep one shape.
-        item.apiVersion ??= this.type.apiVersion;
-        item.kind ??= this.type.kind;
+        raw.apiVersion ??= this.type.apiVersion;
+        raw.kind ??= this.type.kind;
+        const item = this.options.transform ? this.options.transform(raw) : raw;
         fresh.set(key(item.metadata), item);
       }
       continueToken = page.metadata.continue || undefined;
@@ -222,7 +228,9 @@ export class Informer<T extends KubeObject> {
       const obj = event.object as T;
       if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
       if (event.type === 'BOOKMARK') return;
-      this.apply(event.type === 'DELETED' ? 'delete' : 'upsert', obj);
+      obj.apiVersion ??= this.type.apiVersion;
+      obj.kind ??= this.type.kind;
+      this.apply(event.type === 'DELETED' ? 'delete' : 'upsert', this.options.transform ? this.options.transform(obj) : obj);
     }, this.abort.signal);
     this.abort = undefined;
     if (failed) throw failed;
@@ -239,8 +247,6 @@ export class Informer<T extends KubeObject> {
       return;
     }
     if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
-    obj.apiVersion ??= this.type.apiVersion;
-    obj.kind ??= this.type.kind;
     if (old) this.unindex(k, old);
     this.store.set(k, obj);
     for (const [name, indexer] of this.indexers) {
