@@ -200,7 +200,8 @@ export function compareQuantities(a: Quantity, b: Quantity): -1 | 0 | 1 {
   const sb = quantitySign(b);
   if (sa !== sb) return sa < sb ? -1 : 1;
   const m = compareMagnitude(a, b);
-  return (sa < 0 ? -m : m) as -1 | 0 | 1;
+  if (m === 0 || sa >= 0) return m;
+  return m < 0 ? 1 : -1;
 }
 
 /**

@@ -40,7 +40,10 @@ import {
 
 // Defaults the API server fills in (the CRD's `default:`), and the policy module likewise.
 export const DEFAULT_PRIORITY = 0;
-export const DEFAULT_TOOL_SELECTOR: LabelSelector = { matchLabels: { [LABEL_TENANCY]: TENANCY_TOOL } };
+// Frozen: selector code hands this very object out.
+export const DEFAULT_TOOL_SELECTOR: LabelSelector = Object.freeze({
+  matchLabels: Object.freeze({ [LABEL_TENANCY]: TENANCY_TOOL }),
+});
 export const DEFAULT_NAME_TEMPLATE = 'image-build-{tool}';
 export const DEFAULT_POD_SECURITY = 'baseline';
 export const DEFAULT_SERVICE_ACCOUNT_NAME = 'buildpacks-service-account';
@@ -220,8 +223,9 @@ function labelSelector(o: { default?: LabelSelector } = {}): ObjectNode {
   );
 }
 
-function quantityMap(maxProperties: number, valueRule: Rule, mapRules: Rule[] = []): MapNode {
-  return map({ type: 'int-or-string', maxLength: 64, rules: [valueRule] }, { maxProperties, rules: mapRules });
+function quantityMap(maxProperties: number, valueRule: Rule, mapRules?: Rule[]): MapNode {
+  const values: IntOrStringNode = { type: 'int-or-string', maxLength: 64, rules: [valueRule] };
+  return map(values, mapRules === undefined ? { maxProperties } : { maxProperties, rules: mapRules });
 }
 
 const nonNegativeQuantity = rule<string | number>(MESSAGES.quantity, (v) => {

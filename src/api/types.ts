@@ -36,6 +36,11 @@ export const ANNOTATION_POLICIES = 'builds.toolforge.org/policies';
 export const ANNOTATION_DELETION_POLICY = 'builds.toolforge.org/deletion-policy';
 /** On a retained build namespace whose tool is gone: when that was noticed (RFC 3339). */
 export const ANNOTATION_ORPHANED = 'builds.toolforge.org/orphaned';
+/**
+ * On any BuildQuotaPolicy: lifts the hold on mass deletion of build namespaces while present,
+ * or until the RFC 3339 time it holds.
+ */
+export const ANNOTATION_ALLOW_MASS_DELETION = 'builds.toolforge.org/allow-mass-deletion';
 /** On a replicated object: its source, as "<namespace>/<name>". */
 export const ANNOTATION_REPLICATED_FROM = 'builds.toolforge.org/replicated-from';
 /** On a replicated object: a hash of the source content last copied, to notice rotation. */

@@ -3,7 +3,7 @@
 // handlers only map an object to the tool keys it concerns; they never do work.
 import { randomBytes } from 'node:crypto';
 import {
-  ANNOTATION_POLICIES, API_VERSION, KIND, LABEL_MANAGED_BY, LABEL_TOOL, MANAGER, STATUS_MAX_LISTED, TOOL_NAMESPACE_PREFIX,
+  ANNOTATION_ALLOW_MASS_DELETION, ANNOTATION_POLICIES, API_VERSION, KIND, LABEL_MANAGED_BY, LABEL_TOOL, MANAGER, STATUS_MAX_LISTED, TOOL_NAMESPACE_PREFIX,
   type BuildQuotaPolicy, type BuildQuotaPolicyStatus,
 } from '../api/types.js';
 import { policyMatchesTool } from '../policy/index.js';
@@ -307,7 +307,7 @@ export class Operator {
   private holdMessage(): string {
     const held = this.guard.heldTools;
     return `deletion of ${held.length} build namespace(s) held back (${held.slice(0, 5).join(', ')}${held.length > 5 ? ', …' : ''}); ` +
-      `fix the selector or tool namespaces, or annotate a BuildQuotaPolicy with builds.toolforge.org/allow-mass-deletion`;
+      `fix the selector or tool namespaces, or annotate a BuildQuotaPolicy with ${ANNOTATION_ALLOW_MASS_DELETION}`;
   }
 
   /** Stops taking work, lets in-flight reconciles finish (within the bound) and stops the watches. */

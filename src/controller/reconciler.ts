@@ -3,7 +3,7 @@
 // gone or no longer matched loses its build namespace (Delete) or keeps it marked
 // orphaned (Retain). Level-triggered: it looks at everything afresh on every call.
 import {
-  ANNOTATION_DELETION_POLICY, ANNOTATION_ORPHANED, ANNOTATION_REPLICATED_FROM, LABEL_MANAGED_BY, LABEL_READY, LABEL_TOOL, MANAGER,
+  ANNOTATION_ALLOW_MASS_DELETION, ANNOTATION_DELETION_POLICY, ANNOTATION_ORPHANED, ANNOTATION_REPLICATED_FROM, LABEL_MANAGED_BY, LABEL_READY, LABEL_TOOL, MANAGER,
   type BuildQuotaPolicy,
 } from '../api/types.js';
 import { toolFromNamespace, toolNamespaceName } from '../api/tool.js';
@@ -22,9 +22,6 @@ import { objectKey, type RecentWrites } from './recent-writes.js';
 import type { ToolStatusTracker } from './status.js';
 import type { ReplicationSources } from './replication.js';
 import { renderReplicas, type ReplicaProblem } from '../render/replica.js';
-
-/** On any BuildQuotaPolicy: lifts the deletion hold while present (or until the RFC 3339 time it holds). */
-export const ANNOTATION_ALLOW_MASS_DELETION = 'builds.toolforge.org/allow-mass-deletion';
 
 /** How often a tool whose deletion is held back looks again. */
 const HELD_RECHECK_MS = 15_000;
