@@ -22,6 +22,10 @@ export interface RunConfig {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionName: string;
+  /** Lease timings; client-go's 15 s / 10 s / 2 s when unset. */
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
   shutdownTimeoutSeconds: number;
 }
 
@@ -82,6 +86,9 @@ export async function runOperator(config: RunConfig): Promise<number> {
       namespace: config.leaderElectionNamespace,
       name: config.leaderElectionName,
       identity,
+      leaseDurationMs: config.leaseDurationSeconds === undefined ? undefined : config.leaseDurationSeconds * 1000,
+      renewDeadlineMs: config.renewDeadlineSeconds === undefined ? undefined : config.renewDeadlineSeconds * 1000,
+      retryPeriodMs: config.retryPeriodSeconds === undefined ? undefined : config.retryPeriodSeconds * 1000,
       onStartedLeading: startLeading,
       onStoppedLeading: () => {
         // Another replica may already be reconciling: stop at once, as client-go does.

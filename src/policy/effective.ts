@@ -63,7 +63,7 @@ export interface EffectivePolicy {
   networkPolicy?: NetworkPolicySection;
   /** Objects to copy into the build namespace; [] when no policy sets any. */
   replicate: EffectiveReplicateEntry[];
-  /** PipelineRun retention; a field left undefined means no limit of that kind. */
+  /** PipelineRun retention; unset counts mean 4 succeeded and 2 failed (src/render/retention.ts), an unset TTL none. */
   builds: BuildsSection;
   deletionPolicy: DeletionPolicy;
 }
