@@ -52,7 +52,8 @@ export function testenvBinDir(): string {
   return execFileSync('bash', [join(repoRoot(), 'test/testenv/build.sh'), '--dir'], { encoding: 'utf8' }).trim();
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback, for the control plane and for operators under test. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
