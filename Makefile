@@ -36,17 +36,38 @@ test: testenv build
 test-unit: deps
 	$(JEST) --selectProjects unit $(JEST_ARGS)
 
+# A local control plane, the operator and a few tools; KEEP=1 leaves it all running until Ctrl-C.
 demo: testenv build
 	$(NODE) dist/src/demo.js $(if $(KEEP),--keep,)
 
+# The fleet benchmark on local control planes of its own: TOOLS=1000,10000 runs both sizes;
+# BENCH_ARGS takes bench/fleet.ts flags (--samples, --idle-seconds, --profile, --apiserver-arg=...).
 bench: testenv build
-	$(NODE) --expose-gc dist/bench/fleet.js --tools $(TOOLS)
+	$(NODE) dist/bench/fleet.js --tools $(TOOLS) $(BENCH_ARGS)
 
+# The operator's image (Dockerfile); DOCKER=podman works too.
+DOCKER ?= docker
 image:
-	docker build -t $(IMAGE) .
+	$(DOCKER) build -t $(IMAGE) .
 
+# The kustomize base (CRD, RBAC, Deployment, Service, PDB) with its image set to $(IMAGE),
+# applied server-side to the current kubectl context; waits for the CRD and the rollout.
+# No policy is applied: that is the admins' choice (manifests/example-policy.yaml is one).
 deploy:
-	kubectl apply -k manifests
+	kubectl kustomize manifests | sed 's|image: build-namespace-operator:dev$$|image: $(IMAGE)|' | kubectl apply --server-side -f -
+	kubectl wait --for=condition=Established crd/buildquotapolicies.builds.toolforge.org --timeout=60s
+	kubectl -n build-namespace-operator rollout status deployment/build-namespace-operator --timeout=180s
 
 clean:
 	rm -rf dist coverage
+
+# The build-cluster simulation (bench/simulation/README.md): one tool floods builds, in the
+# shared image-build namespace and in per-tool build namespaces, on kwok nodes with the
+# real Tekton controller. About 25 minutes; SIMULATE_ARGS="--help"-style flags go to run.ts.
+.PHONY: simulate
+SIMULATE_ARGS ?=
+simulate: testenv build
+	bash test/testenv/build-simulation.sh >/dev/null
+	command -v rsvg-convert >/dev/null || { apt-get update -qq && apt-get install -y -qq librsvg2-bin; } || \
+	  echo "rsvg-convert not installed: the plot stays SVG"
+	$(NODE) dist/bench/simulation/run.js $(SIMULATE_ARGS)

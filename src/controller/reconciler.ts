@@ -268,8 +268,8 @@ export class Reconciler {
     if (this.reportedInvalid.has(ns.metadata.name)) return;
     this.reportedInvalid.add(ns.metadata.name);
     this.deps.metrics.invalidToolNamespaces.inc({ reason });
-    log.warn('skipping tool namespace', { namespace: ns.metadata.name, reason, message });
-    void this.deps.events.record(targetOfNamespace(ns), 'Warning', reason, `${message}; no build namespace is made for it`);
+    log.warn('skipping tool namespace', { namespace: ns.metadata.name, reason, detail: message });
+    void this.deps.events.recordOnce(targetOfNamespace(ns), 'Warning', reason, `${message}; no build namespace is made for it`);
   }
 }
 

@@ -33,6 +33,25 @@ export class EventRecorder {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Records the event unless the API server already holds one of ours with this reason
+   * about this object: a restarted operator repeats nothing it already said.
+   */
+  async recordOnce(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+    if (this.client) {
+      const namespace = eventNamespace(target);
+      try {
+        const existing = await this.client.request<{ items: { source?: { component?: string } }[] }>('GET', collectionPath(EVENTS, namespace), {
+          query: { fieldSelector: `involvedObject.name=${target.name},involvedObject.kind=${target.kind},reason=${reason}` },
+        });
+        if (existing.items.some((e) => e.source?.component === this.component)) return;
+      } catch {
+        // Unknown: say it again rather than not at all.
+      }
+    }
+    await this.record(target, type, reason, message);
+  }
+
   /** Records the event; failures are swallowed: an Event is never worth failing work for. */
   async record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
     const dedupeKey = `${target.kind}/${target.namespace ?? ''}/${target.name}/${reason}/${message}`;
@@ -42,10 +61,7 @@ export class EventRecorder {
     this.sent.set(dedupeKey, now);
     if (this.sent.size > 10_000) this.prune(now);
     if (!this.client) return;
-    // An Event about a Namespace lives in that namespace (the API server wants the
-    // involved object's namespace to say so too), so the tool sees it there; Events about
-    // other cluster-scoped objects live in `default`.
-    const namespace = target.namespace ?? (target.kind === 'Namespace' ? target.name : 'default');
+    const namespace = eventNamespace(target);
     const involvedObject = target.kind === 'Namespace' ? { ...target, namespace } : { ...target };
     const time = new Date(now).toISOString();
     try {
@@ -73,4 +89,13 @@ export class EventRecorder {
   private prune(now: number): void {
     for (const [k, at] of this.sent) if (now - at >= this.windowMs) this.sent.delete(k);
   }
+}
+
+/**
+ * An Event about a Namespace lives in that namespace (the API server wants the involved
+ * object's namespace to say so too), so the tool sees it there; Events about other
+ * cluster-scoped objects live in `default`.
+ */
+function eventNamespace(target: EventTarget): string {
+  return target.namespace ?? (target.kind === 'Namespace' ? target.name : 'default');
 }

@@ -1,0 +1,257 @@
+// `make demo`: a local control plane, the operator as a process under its own ServiceAccount,
+// a few tool namespaces and the example policy; then what the operator built, what a tool
+// may and may not do, its quota refusing a pod, a hand edit undone, a removed tool's build
+// namespace deleted. Stops everything at the end, or with --keep (KEEP=1) stays up until Ctrl-C.
+import { join } from 'node:path';
+import { startSupervisedControlPlane, type SupervisedControlPlane } from '../test/harness/spawn.js';
+import { applyFiles, installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../test/harness/operator.js';
+import { configFor, eventually } from '../test/harness/cluster.js';
+import { repoRoot } from '../test/harness/controlplane.js';
+import { runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess } from '../test/harness/operator-process.js';
+import { ApiError, errorMessage, KubeClient, loadKubeConfig } from './kube/client.js';
+import type { KubeObject } from './kube/informer.js';
+import { collectionPath, EVENTS, NAMESPACES, objectPath, RESOURCE_QUOTAS } from './kube/resources.js';
+import { LABEL_READY, LABEL_TOOL, TOOL_NAMESPACE_PREFIX } from './api/types.js';
+import { buildNamespaceName } from './render/index.js';
+import { collectStatus, formatStatus } from './cli/status.js';
+import { formatTable } from './cli/table.js';
+
+const keep = process.argv.includes('--keep') || ['1', 'true', 'yes'].includes(process.env.KEEP ?? '');
+const root = repoRoot();
+
+const LONGEST = 'a-tool-with-a-fifty-three-character-name-is-allowed-x';
+const TOO_LONG = 'a-tool-with-a-fifty-six-character-name-is-one-too-many-x';
+const TOOLS = ['cdnjs', 'quarry', 'wikibugs', LONGEST];
+const SHOWN = 'cdnjs';
+const OTHER = 'quarry';
+const REMOVED = 'wikibugs';
+
+let plane: SupervisedControlPlane | undefined;
+let operator: OperatorProcess | undefined;
+let echo = true;
+/** Also each object the operator writes (its debug log): for the drift step and --keep. */
+let echoWrites = false;
+const clients: KubeClient[] = [];
+
+const say = (text = '') => process.stdout.write(`${text}\n`);
+const step = (n: number, text: string) => say(`\n${n}. ${text}`);
+const ms = (since: number) => `${Math.round(performance.now() - since)} ms`;
+
+/** The operator's log lines that tell the story, one line each. */
+function echoLine(line: LogLine): void {
+  if (!echo) return;
+  const interesting = ['starting', 'caches synced', 'leading; reconciling', 'build namespace ready', 'skipping tool namespace', 'deleted', 'shutting down', 'stopped'];
+  // winston appends the line's "message" field (the reason in words) to its message.
+  const message = line.message.startsWith('skipping tool namespace') ? 'skipping tool namespace' : line.message;
+  const shown = interesting.includes(message) || ['warn', 'error'].includes(line.level) || (echoWrites && message === 'applied');
+  if (!shown) return;
+  const fields = ['tool', 'namespace', 'kind', 'name', 'reason', 'signal', 'error']
+    .filter((k) => line[k] !== undefined && !(k === 'namespace' && line.tool !== undefined && line[k] === `${TOOL_NAMESPACE_PREFIX}${String(line.tool)}`))
+    .map((k) => `${k}=${String(line[k])}`);
+  say(`   operator | ${line.level.padEnd(5)} ${message}${fields.length ? `  ${fields.join(' ')}` : ''}`);
+}
+
+async function stopAll(): Promise<void> {
+  echo = false;
+  const code = operator ? (await operator.stop('SIGTERM')).code : undefined;
+  for (const c of clients) c.close();
+  await plane?.stop();
+  if (code !== undefined) say(`Stopped the operator (exit ${code}) and the control plane; its directory is removed.`);
+}
+
+async function denied(call: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call;
+    return undefined;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 403) return err.message;
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  say('build-namespace-operator demo: a local control plane, the operator, four tools and a bad one.');
+
+  let started = performance.now();
+  plane = await startSupervisedControlPlane();
+  const info = plane.info;
+  step(1, `Control plane (etcd, kube-apiserver, kube-controller-manager) up at ${info.server} in ${ms(started)}.`);
+
+  const admin = new KubeClient(loadKubeConfig(info.adminKubeconfig));
+  clients.push(admin);
+  await installOperatorPrerequisites(admin);
+  step(2, 'Installed crds/, manifests/tool-clusterrole.yaml and manifests/rbac.yaml (no Tekton: this cluster runs no builds).');
+
+  step(3, 'Tool namespaces, as maintain_kubeusers makes them (labels name=tool-<tool>, tenancy=tool):');
+  for (const tool of [...TOOLS, TOO_LONG]) {
+    const name = `${TOOL_NAMESPACE_PREFIX}${tool}`;
+    await admin.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name, labels: { name, tenancy: 'tool' } } } });
+    const note = tool === LONGEST ? `   (${tool.length} characters: the longest tool name allowed)`
+      : tool === TOO_LONG ? `   (${tool.length} characters: not a valid tool name)` : '';
+    say(`   ${name}${note}`);
+  }
+
+  await applyFiles(admin, [join(root, 'manifests/example-policy.yaml')]);
+  step(4, 'Applied manifests/example-policy.yaml: BuildQuotaPolicy "default" for every tenancy=tool namespace');
+  say('   (pods 4, requests.cpu 2, requests.memory 4Gi, limits.memory 8Gi, 20 PipelineRuns; LimitRange defaults).');
+
+  const kubeconfig = await writeOperatorKubeconfig(info.dir, info);
+  step(5, `Started the operator as ServiceAccount ${OPERATOR_NAMESPACE}/${OPERATOR_SERVICE_ACCOUNT}:`);
+  say('   node dist/src/cli.js run --kubeconfig <its token> --leader-elect=false --log-level=debug');
+  started = performance.now();
+  operator = await startOperatorProcess({ kubeconfig: kubeconfig.path, args: ['--leader-elect=false', '--log-level=debug'], onLine: echoLine });
+
+  const expected = TOOLS.map((t) => buildNamespaceName(t));
+  await eventually(async () => {
+    const list = await admin.request<{ items: KubeObject[] }>('GET', collectionPath(NAMESPACES), { query: { labelSelector: `${LABEL_READY}=true` } });
+    const ready = new Set(list.items.map((ns) => ns.metadata.name));
+    const missing = expected.filter((n) => !ready.has(n));
+    if (missing.length) throw new Error(`not ready yet: ${missing.join(', ')}`);
+  }, { timeoutMs: 60_000, intervalMs: 20 });
+  const readyIn = ms(started);
+  const skipped = await eventually(async () => {
+    const events = await admin.request<{ items: { reason: string; type: string; message: string }[] }>('GET', collectionPath(EVENTS, `${TOOL_NAMESPACE_PREFIX}${TOO_LONG}`));
+    const event = events.items.find((e) => e.type === 'Warning');
+    if (!event) throw new Error('no Warning event yet');
+    return event;
+  }, { timeoutMs: 20_000 });
+  echo = false;
+  step(6, `All ${TOOLS.length} build namespaces ready ${readyIn} after the operator started.`);
+  say(`   The ${LONGEST.length}-character tool's is cut to 63 characters with a hash (its label, not its name, says whose it is):`);
+  say(`     ${buildNamespaceName(LONGEST)}`);
+  say(`   ${TOOL_NAMESPACE_PREFIX}${TOO_LONG} is skipped, with a Warning Event in it:`);
+  say(`     ${skipped.reason}: ${skipped.message}`);
+
+  // What Tekton does on a tool's behalf: start build pods, which the tool's quota bounds.
+  const shownNs = buildNamespaceName(SHOWN);
+  await eventually(async () => {
+    const quota = await admin.request<{ status?: { hard?: Record<string, string> } }>('GET', objectPath(RESOURCE_QUOTAS, 'build-quota', shownNs));
+    if (!quota.status?.hard?.pods) throw new Error('the quota controller has not filled status.hard yet');
+    await admin.request('GET', objectPath({ apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true }, 'default', shownNs));
+  }, { timeoutMs: 20_000 });
+  step(7, `Quota: build pods in ${shownNs}, as Tekton would start them (no requests given: the LimitRange fills them in):`);
+  for (let i = 1; i <= 5; i++) {
+    const refusal = await denied(admin.request('POST', collectionPath({ apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true }, shownNs), {
+      body: { metadata: { name: `build-${i}` }, spec: { containers: [{ name: 'build', image: 'registry.invalid/buildpacks' }] } },
+    }));
+    say(`   pod build-${i}: ${refusal ? `refused: ${refusal.replace(/^pods "build-\d+" is forbidden: /, '')}` : 'admitted'}`);
+  }
+
+  // The tool itself, with a client certificate as maintain_kubeusers gives it.
+  const tool = new KubeClient(configFor({ user: SHOWN, groups: ['toolforge'] }, info));
+  clients.push(tool);
+
+  step(8, `What tool ${SHOWN} may and may not do (SubjectAccessReview as user ${SHOWN}, groups toolforge, system:authenticated):`);
+  const otherNs = buildNamespaceName(OTHER);
+  const rows: [string, string, string, string?][] = [
+    ['create', 'pipelineruns.tekton.dev', shownNs],
+    ['patch', 'pipelineruns.tekton.dev', shownNs],
+    ['delete', 'pipelineruns.tekton.dev', shownNs],
+    ['list', 'taskruns.tekton.dev', shownNs],
+    ['get', 'pods', shownNs, 'log'],
+    ['list', 'events', shownNs],
+    ['get', 'resourcequotas', shownNs],
+    ['create', 'pods', shownNs],
+    ['create', 'pods', shownNs, 'exec'],
+    ['get', 'secrets', shownNs],
+    ['patch', 'serviceaccounts', shownNs],
+    ['patch', 'resourcequotas', shownNs],
+    ['create', 'rolebindings.rbac.authorization.k8s.io', shownNs],
+    ['delete', 'namespaces', ''],
+    ['create', 'pipelineruns.tekton.dev', otherNs],
+    ['get', 'pods', otherNs, 'log'],
+  ];
+  const answers: string[][] = [];
+  for (const [verb, resource, namespace, subresource] of rows) {
+    const [plural, ...group] = resource.split('.');
+    const review = await admin.request<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+        spec: { user: SHOWN, groups: ['toolforge', 'system:authenticated'], resourceAttributes: { verb, resource: plural, group: group.join('.'), namespace, subresource } },
+      },
+    });
+    answers.push([verb, `${plural}${subresource ? `/${subresource}` : ''}${group.length ? `.${group.join('.')}` : ''}`, namespace || '(cluster)', review.status?.allowed ? 'yes' : 'no']);
+  }
+  process.stdout.write(formatTable(['verb', 'resource', 'namespace', 'allowed'], answers, '   '));
+  const podRefusal = await denied(tool.request('POST', collectionPath({ apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true }, shownNs), {
+    body: { metadata: { name: 'mine' }, spec: { containers: [{ name: 'shell', image: 'debian' }] } },
+  }));
+  say(`   And for real, as ${SHOWN}: creating a pod: ${podRefusal ? `403 ${podRefusal}` : 'ADMITTED (unexpected)'}`);
+
+  echo = true;
+  echoWrites = true;
+  step(9, `Drift: an admin edits ${shownNs}'s quota by hand to pods: "100".`);
+  const quotaPath = objectPath(RESOURCE_QUOTAS, 'build-quota', shownNs);
+  started = performance.now();
+  await admin.request('PATCH', quotaPath, { body: { spec: { hard: { pods: '100' } } }, contentType: 'application/merge-patch+json' });
+  await eventually(async () => {
+    const quota = await admin.request<{ spec: { hard: Record<string, string> } }>('GET', quotaPath);
+    if (quota.spec.hard.pods !== '4') throw new Error(`pods is ${quota.spec.hard.pods}`);
+  }, { timeoutMs: 10_000, intervalMs: 5 });
+  const restoredIn = ms(started);
+  await operator.waitForLog((l) => l.message === 'applied' && l.kind === 'ResourceQuota' && l.namespace === shownNs);
+  say(`   The operator put pods: "4" back ${restoredIn} after the edit (from the watch event, not a timer).`);
+  echoWrites = false;
+
+  step(10, `Tool ${REMOVED} is removed: its namespace ${TOOL_NAMESPACE_PREFIX}${REMOVED} is deleted.`);
+  started = performance.now();
+  await admin.request('DELETE', objectPath(NAMESPACES, `${TOOL_NAMESPACE_PREFIX}${REMOVED}`));
+  await eventually(async () => {
+    const ns = await admin.request<KubeObject>('GET', objectPath(NAMESPACES, buildNamespaceName(REMOVED))).catch(() => undefined);
+    if (ns && !ns.metadata.deletionTimestamp) throw new Error('still there');
+  }, { timeoutMs: 15_000, intervalMs: 10 });
+  const deletedIn = ms(started);
+  await operator.waitForLog((l) => l.message === 'deleted' && l.tool === REMOVED);
+  say(`   ${buildNamespaceName(REMOVED)} (labelled ${LABEL_TOOL}=${REMOVED}) is being deleted, ${deletedIn} later.`);
+  echo = false;
+  say('\n$ build-namespace-operator status');
+  process.stdout.write(formatStatus(await collectStatus(admin)).replace(/^(?=.)/gm, '   '));
+
+  const plan = await runCli(['plan', `--kubeconfig=${info.adminKubeconfig}`]);
+  say('\n$ build-namespace-operator plan');
+  say(`${(plan.stdout + plan.stderr).trimEnd().replace(/^(?=.)/gm, '   ')}\n   (exit ${plan.code}${plan.code === 0 ? ': the cluster is as the policies say' : ''})`);
+
+  if (!keep) {
+    say('');
+    await stopAll();
+    return;
+  }
+
+  say(`\nThe cluster stays up until Ctrl-C. As its admin:
+   export KUBECONFIG=${info.adminKubeconfig}
+   kubectl get bqp
+   kubectl get ns -l app.kubernetes.io/managed-by=build-namespace-operator -L builds.toolforge.org/tool,builds.toolforge.org/ready
+   node dist/src/cli.js status
+   node dist/src/cli.js plan --diff
+The operator's log (and each object it writes) follows.`);
+  echo = true;
+  echoWrites = true;
+  // The token lasts an hour; rotate it as the kubelet would (the operator re-reads the file).
+  const rotation = setInterval(() => void kubeconfig.refresh().catch((err: unknown) => say(`token rotation failed: ${errorMessage(err)}`)), 30 * 60_000);
+  await new Promise<void>((resolve) => (stopKeeping = resolve));
+  clearInterval(rotation);
+  say('');
+  await stopAll();
+}
+
+let interrupted = false;
+/** Set while --keep waits for Ctrl-C. */
+let stopKeeping: (() => void) | undefined;
+const onSignal = () => {
+  if (stopKeeping) return stopKeeping();
+  if (interrupted) return;
+  interrupted = true;
+  say('\ninterrupted; stopping');
+  void stopAll().finally(() => process.exit(130));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+main().then(
+  () => process.exit(0),
+  async (err: unknown) => {
+    process.stderr.write(`\ndemo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    await stopAll().catch(() => undefined);
+    process.exit(1);
+  },
+);
