@@ -195,6 +195,18 @@ describe('build namespaces', () => {
     expect((await quotaOf(alpha)).spec.hard).toMatchObject({ pods: '3', 'requests.cpu': '2', 'requests.memory': '4Gi' });
   });
 
+  it('adds a NetworkPolicy where a policy asks for one, and removes it with that policy', async () => {
+    const delta = uniqueName('delta');
+    await core.createNamespace({ body: toolNamespace(delta) });
+    const fenced = policy(`${suite}-fenced`, { priority: 5, tools: [delta], networkPolicy: { policyTypes: ['Ingress'] } });
+    await applyPolicy(fenced);
+    const networkPolicy = () => admin.request<{ spec: { policyTypes: string[] } }>('GET', `/apis/networking.k8s.io/v1/namespaces/image-build-${delta}/networkpolicies/build-network`);
+    await eventually(async () => expect((await networkPolicy()).spec.policyTypes).toEqual(['Ingress']), { timeoutMs: 15_000 });
+    await admin.request('DELETE', objectPath(BUILD_QUOTA_POLICIES, fenced.metadata.name));
+    await eventually(async () => expect(await networkPolicy().then(() => 'present', () => 'gone')).toBe('gone'));
+    await core.deleteNamespace({ name: `tool-${delta}` });
+  });
+
   it('makes zero writes when restarted against a converged cluster', async () => {
     await readyNamespace(alpha);
     await readyNamespace(beta);
