@@ -65,6 +65,8 @@ export class Operator {
   private readonly sources: ReplicationSources;
   private statusTimer?: NodeJS.Timeout;
   private started = false;
+  /** Tools of the first pass not yet reconciled: until it is done, sums would be partial. */
+  private firstPass = new Set<string>();
 
   constructor(
     client: KubeClient,
@@ -119,7 +121,9 @@ export class Operator {
       },
     });
 
-    namespaces.onChange((_type, ns, old) => {
+    namespaces.onChange((type, ns, old) => {
+      // The echo of our own write changes nothing a reconcile would see.
+      if (type !== 'delete' && this.recent.seen(ns)) return;
       for (const tool of this.toolsOfNamespace(ns, old)) {
         this.queue.add(tool);
         for (const buildNs of this.caches.namespaces.byIndex(BY_TOOL, tool)) this.retention.enqueue(buildNs.metadata.name);
@@ -141,6 +145,7 @@ export class Operator {
       labelSelector,
       namespace,
       relistIntervalMs: this.options.relistIntervalMs,
+      transform: keepOwnManagedFields,
       onRestart: (reason) => {
         this.metrics.informerRestarts.inc({ resource: type.plural });
         this.log.warn('watch restarted', { resource: type.plural, namespace, reason });
@@ -158,8 +163,10 @@ export class Operator {
     if (existing) return existing;
     const made = this.watch<KubeObject>(type, MANAGED_SELECTOR);
     made.addIndex(BY_NAMESPACE, (o) => [o.metadata.namespace ?? '']);
-    made.onChange((change, obj) => {
+    made.onChange((change, obj, old) => {
       if (change === 'delete') this.recent.forget(objectKey(obj));
+      // Nothing we own changed: the echo of our own write, or a status-only update (quota usage).
+      else if (this.recent.seen(obj) || (change === 'update' && old && onlyStatusChanged(old, obj))) return;
       const tool = obj.metadata.labels?.[LABEL_TOOL];
       if (tool) this.queue.add(tool);
     });
@@ -231,7 +238,9 @@ export class Operator {
     if (this.started) return;
     this.started = true;
     await Promise.all(this.informers.map((i) => i.synced));
-    for (const tool of this.allTools()) this.queue.add(tool);
+    const tools = this.allTools();
+    this.firstPass = new Set(tools);
+    for (const tool of tools) this.queue.add(tool);
     this.running.push(runWorkers(this.queue, this.options.workers, (tool) => this.reconcileOne(tool), {
       metrics: reconcileMetrics(this.metrics, CONTROLLER),
       onError: (tool, err) => this.log.warn('reconcile failed; retrying with backoff', { tool, error: errorMessage(err) }),
@@ -255,12 +264,15 @@ export class Operator {
     try {
       return await this.reconciler.reconcile(tool, log);
     } finally {
+      this.firstPass.delete(tool);
       log.debug('reconciled', { durationMs: Math.round(performance.now() - started) });
     }
   }
 
   /** Writes each policy's status where it changed; coalesced to one pass per interval. */
   async flushStatus(): Promise<void> {
+    // Before every tool has been reconciled once, the sums count only some of them.
+    if (this.firstPass.size > 0) return;
     const holdActive = this.guard.active;
     this.metrics.deletionHoldActive.set(holdActive ? 1 : 0);
     const counts = this.status.countByState();
@@ -319,4 +331,35 @@ export class Operator {
     for (const informer of this.informers) informer.stop();
     await Promise.race([Promise.allSettled(this.running), new Promise((r) => setTimeout(r, 2_000).unref())]);
   }
+}
+
+/**
+ * Drops every managedFields entry but our own Apply entry (all diff.ts reads): other
+ * managers' entries (kubectl, the controller manager's status) only cost memory.
+ */
+function keepOwnManagedFields<T extends KubeObject>(obj: T): T {
+  const meta = obj.metadata as T['metadata'] & { managedFields?: { manager?: string; operation?: string }[] };
+  if (!meta.managedFields) return obj;
+  const own = meta.managedFields.filter((e) => e.manager === MANAGER && e.operation === 'Apply');
+  if (own.length > 0) meta.managedFields = own;
+  else delete meta.managedFields;
+  return obj;
+}
+
+/** Whether an update changed nothing but status (and the bookkeeping that comes with it). */
+function onlyStatusChanged(old: KubeObject, obj: KubeObject): boolean {
+  const owned = (o: KubeObject) => {
+    const { status: _status, metadata, ...rest } = o as KubeObject & { status?: unknown };
+    const { resourceVersion: _rv, managedFields: _mf, ...meta } = metadata as KubeObject['metadata'] & { managedFields?: unknown };
+    // Sorted keys: list items and watch events order their keys differently.
+    return JSON.stringify(canonical({ ...rest, metadata: meta }));
+  };
+  return owned(old) === owned(obj);
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, canonical(record[k])]));
 }

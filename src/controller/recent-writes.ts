@@ -39,6 +39,21 @@ export class RecentWrites {
     return mine;
   }
 
+  /**
+   * A watch event brought the object into the cache: what we wrote is no longer newer, so
+   * it is dropped (otherwise every object written stays here until its tool is reconciled
+   * again). True when the event is the echo of our own write, which changes nothing.
+   */
+  seen(obj: KubeObject): boolean {
+    const key = objectKey(obj);
+    const mine = this.written.get(key);
+    if (!mine) return false;
+    const cachedVersion = version(obj);
+    if (cachedVersion === undefined || cachedVersion < version(mine)!) return false;
+    this.written.delete(key);
+    return cachedVersion === version(mine);
+  }
+
   get size(): number {
     return this.written.size;
   }
