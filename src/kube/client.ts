@@ -93,7 +93,9 @@ export class KubeClient {
     opts.headers = {
       ...opts.headers,
       Accept: 'application/json, */*',
-      ...(body === undefined ? {} : { 'Content-Type': init.contentType ?? 'application/json' }),
+      // Node sends a DELETE body without chunking, so only a length makes the API server
+      // read it (and not take it for the start of the next request on the connection).
+      ...(body === undefined ? {} : { 'Content-Type': init.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) }),
     };
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = this.send(opts, body);
