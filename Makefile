@@ -63,7 +63,8 @@ clean:
 
 # The build-cluster simulation (bench/simulation/README.md): one tool floods builds, in the
 # shared image-build namespace and in per-tool build namespaces, on kwok nodes with the
-# real Tekton controller. About 25 minutes; SIMULATE_ARGS="--help"-style flags go to run.ts.
+# real Tekton controller. About 35 minutes; SIMULATE_ARGS (e.g. "--scenarios shared,per-tool")
+# go to bench/simulation/run.ts.
 .PHONY: simulate
 SIMULATE_ARGS ?=
 simulate: testenv build
