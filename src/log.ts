@@ -8,8 +8,12 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', silent = f
   return winston.createLogger({
     level,
     silent,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
     defaultMeta: { component: 'build-namespace-operator' },
-    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
+    // The format sits on the transport, which sees only lines at or above the level: on
+    // the logger it would format every debug line of a busy reconcile loop for nothing.
+    transports: [new winston.transports.Console({
+      stderrLevels: ['error', 'warn', 'info', 'debug'],
+      format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    })],
   });
 }
