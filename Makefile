@@ -25,10 +25,12 @@ typecheck: deps
 lint: deps typecheck
 	npx eslint .
 
-# Builds etcd, kube-apiserver and kube-controller-manager from pinned Go modules into a
+# Builds etcd, kube-apiserver and kube-controller-manager, and for the build-cluster
+# simulation kube-scheduler, kwok and the Tekton controller, from pinned Go modules into a
 # cache outside the repository, once per machine.
 testenv:
 	bash test/testenv/build.sh
+	bash test/testenv/build-simulation.sh >/dev/null
 
 test: testenv build
 	$(JEST) $(JEST_ARGS)
@@ -68,7 +70,6 @@ clean:
 .PHONY: simulate
 SIMULATE_ARGS ?=
 simulate: testenv build
-	bash test/testenv/build-simulation.sh >/dev/null
 	command -v rsvg-convert >/dev/null || { apt-get update -qq && apt-get install -y -qq librsvg2-bin; } || \
 	  echo "rsvg-convert not installed: the plot stays SVG"
 	$(NODE) dist/bench/simulation/run.js $(SIMULATE_ARGS)
