@@ -5,9 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
-import { ControlPlane, DEFAULT_CONTROLLERS } from '../../test/harness/controlplane.js';
+import { ControlPlane, DEFAULT_CONTROLLERS, freePort } from '../../test/harness/controlplane.js';
 import type { Identity } from '../../test/harness/pki.js';
 import { KubeClient, errorMessage, isNotFound } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/informer.js';
@@ -42,19 +41,6 @@ export interface BuildClusterOptions {
 export const SIMULATION_CONTROLLERS = [...DEFAULT_CONTROLLERS, 'pod-garbage-collector-controller'];
 
 const NODE_LABEL = 'sim.toolforge.org/node';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
