@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { basename, join } from 'node:path';
-import { ControlPlane, DEFAULT_CONTROLLERS, freePort } from '../../test/harness/controlplane.js';
+import { ControlPlane, DEFAULT_CONTROLLERS, freePort, stopProcess } from '../../test/harness/controlplane.js';
 import type { Identity } from '../../test/harness/pki.js';
 import { KubeClient, errorMessage, isNotFound } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/informer.js';
@@ -340,14 +340,7 @@ export class BuildCluster {
   async stop(): Promise<void> {
     this.stopped = true;
     this.admin.close();
-    for (const { child } of [...this.processes].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    for (const { child } of [...this.processes].reverse()) await stopProcess(child);
     if (this.options.keepLogsIn) {
       try {
         cpSync(this.logDir, this.options.keepLogsIn, { recursive: true });

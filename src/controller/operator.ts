@@ -8,7 +8,7 @@ import {
 } from '../api/types.js';
 import { policyMatchesTool } from '../policy/index.js';
 import { errorMessage, type KubeClient } from '../kube/client.js';
-import { EventRecorder } from '../kube/events.js';
+import { EventRecorder, targetOf } from '../kube/events.js';
 import { Informer, type KubeObject } from '../kube/informer.js';
 import {
   BUILD_QUOTA_POLICIES, LIMIT_RANGES, NAMESPACES, NETWORK_POLICIES, RESOURCE_QUOTAS, ROLE_BINDINGS,
@@ -307,7 +307,7 @@ export class Operator {
         const ready = status.conditions?.find((c) => c.type === 'Ready');
         const wasReady = policy.status?.conditions?.find((c) => c.type === 'Ready');
         if (ready?.status === 'True' && (wasReady?.status !== 'True' || wasReady.observedGeneration !== ready.observedGeneration)) {
-          await this.events.record({ apiVersion: API_VERSION, kind: KIND, name: policy.metadata.name, uid: policy.metadata.uid },
+          await this.events.record(targetOf(policy),
             'Normal', 'RolledOut', `generation ${policy.metadata.generation} is in force in all ${sum.readyTools} matched tools`);
         }
       } catch (err) {

@@ -10,7 +10,7 @@ import { toolFromNamespace, toolNamespaceName } from '../api/tool.js';
 import { effectivePolicy, policiesForTool } from '../policy/index.js';
 import { diffObject, needsRecreate, renderBuildNamespace, type DesiredObject } from '../render/index.js';
 import { errorMessage, isNotFound } from '../kube/client.js';
-import type { EventRecorder } from '../kube/events.js';
+import { targetOf, type EventRecorder } from '../kube/events.js';
 import type { Informer, KubeObject } from '../kube/informer.js';
 import { NAMESPACES, type ResourceType } from '../kube/resources.js';
 import type { ObjectWriter } from '../kube/writer.js';
@@ -126,7 +126,7 @@ export class Reconciler {
     const rendered = renderBuildNamespace(tool, effective, { ready: true });
     if (!rendered.ok) {
       status.set(tool, { state: 'failed', matched, reason: rendered.error.reason, message: rendered.error.message });
-      await events.record(targetOfNamespace(toolNs), 'Warning', rendered.error.reason, rendered.error.message);
+      await events.record(targetOf(toolNs), 'Warning', rendered.error.reason, rendered.error.message);
       return undefined;
     }
     const [namespace, ...fences] = rendered.value as (DesiredObject & KubeObject)[];
@@ -142,7 +142,7 @@ export class Reconciler {
       // A namespace of that name exists and is not ours: never take it over.
       const message = `namespace ${nsName} exists and is not managed by ${MANAGER}; not touching it`;
       status.set(tool, { state: 'failed', matched, reason: 'NamespaceNotOwned', message });
-      await events.record(targetOfNamespace(toolNs), 'Warning', 'NamespaceNotOwned', message);
+      await events.record(targetOf(toolNs), 'Warning', 'NamespaceNotOwned', message);
       return undefined;
     }
     if (liveNs?.metadata.deletionTimestamp) {
@@ -183,13 +183,13 @@ export class Reconciler {
       const message = replicas.problems.map((p) => p.message).join('; ');
       status.set(tool, { state: 'failed', matched, reason: replicas.problems[0]!.reason, message });
       log.warn('replication incomplete; other objects reconciled, existing copies kept', { problems: message });
-      await events.record(targetOfNamespace(toolNs), 'Warning', replicas.problems[0]!.reason, message);
+      await events.record(targetOf(toolNs), 'Warning', replicas.problems[0]!.reason, message);
       return undefined;
     }
     status.set(tool, { state: 'ready', matched });
     if (!wasReady) {
       log.info('build namespace ready', { policies: effective.sources });
-      await events.record(targetOfNamespace(toolNs), 'Normal', 'BuildNamespaceReady', `build namespace ${nsName} is ready`);
+      await events.record(targetOf(toolNs), 'Normal', 'BuildNamespaceReady', `build namespace ${nsName} is ready`);
     }
     return undefined;
   }
@@ -248,8 +248,7 @@ export class Reconciler {
         metrics.deletionsHeld.inc();
         nsLog.warn('deletion held back', { reason: decision.message });
         for (const policy of policies) {
-          await events.record({ apiVersion: policy.apiVersion, kind: policy.kind, name: policy.metadata.name, uid: policy.metadata.uid },
-            'Warning', 'DeletionsHeld', decision.message);
+          await events.record(targetOf(policy), 'Warning', 'DeletionsHeld', decision.message);
         }
         result = { requeueAfter: HELD_RECHECK_MS };
         continue;
@@ -269,7 +268,7 @@ export class Reconciler {
     this.reportedInvalid.add(ns.metadata.name);
     this.deps.metrics.invalidToolNamespaces.inc({ reason });
     log.warn('skipping tool namespace', { namespace: ns.metadata.name, reason, detail: message });
-    void this.deps.events.recordOnce(targetOfNamespace(ns), 'Warning', reason, `${message}; no build namespace is made for it`);
+    void this.deps.events.recordOnce(targetOf(ns), 'Warning', reason, `${message}; no build namespace is made for it`);
   }
 }
 
@@ -279,4 +278,3 @@ function withoutReady(labels: Record<string, string> | undefined): Record<string
   return rest;
 }
 
-const targetOfNamespace = (ns: KubeObject) => ({ apiVersion: 'v1', kind: 'Namespace', name: ns.metadata.name, uid: ns.metadata.uid });

@@ -66,6 +66,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** SIGTERM, then SIGKILL if the process is still there after the grace period. */
+export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Writes a kubeconfig file for an identity with a client certificate. */
 export function kubeconfigYaml(server: string, caPem: string, certPem: string, keyPem: string, user: string): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -240,14 +250,7 @@ export class ControlPlane {
   /** Stops every process, newest first, and removes the data directory. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const { child } of [...this.processes].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    for (const { child } of [...this.processes].reverse()) await stopProcess(child);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
