@@ -100,7 +100,10 @@ describe('leader election between two operator processes', () => {
     await readyBuildNamespace(first);
     await leader.waitForLog((l) => l.message === 'build namespace ready' && l.tool === first);
     // Both have synced caches (ready for a handover) but only one reconciles.
-    for (const p of [leader, standby]) expect((await fetch(`http://${p.healthAddress}/readyz`)).status).toBe(200);
+    // The standby lists on its own schedule: on a loaded machine it may still be syncing.
+    for (const p of [leader, standby]) {
+      await eventually(async () => expect((await fetch(`http://${p.healthAddress}/readyz`)).status).toBe(200), { timeoutMs: 10_000 });
+    }
     const [lead, stand] = [await activity(leader), await activity(standby)];
     expect(lead.leader).toBe(1);
     expect(lead.reconciles).toBeGreaterThan(0);
@@ -121,9 +124,11 @@ describe('leader election between two operator processes', () => {
     const standbyIdentity = await standby.identity;
     await eventually(async () => expect(await holder()).toBe(standbyIdentity), { timeoutMs: (LEASE_SECONDS + 4) * 1000, intervalMs: 100 });
     const handoverMs = Date.now() - killedAt;
-    // The standby counts the lease duration from when it last saw the Lease renewed, at most
-    // one retry period before the kill, and tries every retry period (with 20 % jitter).
-    expect(handoverMs).toBeLessThanOrEqual((LEASE_SECONDS + 1.2 * RETRY_SECONDS) * 1000 + 500);
+    // The standby counts the lease duration from when it first saw the last renewal (made at
+    // most one retry period before the kill, seen at its next poll, up to 1.2 retry periods
+    // later, possibly after the kill), and takes the Lease at its first poll after that:
+    // as with client-go, the worst case is the lease duration plus two jittered retry periods.
+    expect(handoverMs).toBeLessThanOrEqual((LEASE_SECONDS + 2 * 1.2 * RETRY_SECONDS) * 1000 + 500);
     expect(handoverMs).toBeGreaterThanOrEqual((LEASE_SECONDS - RETRY_SECONDS) * 1000);
     process.stdout.write(`leader-election: the standby took the Lease ${handoverMs} ms after the leader was killed (lease duration ${LEASE_SECONDS} s)\n`);
 
