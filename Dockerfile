@@ -11,10 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# tsconfig.build.json also compiles the test harness, for the demo (src/demo.ts), which
-# needs the local control plane and has no place in the image.
-COPY test/harness ./test/harness
-RUN npx tsc -p tsconfig.build.json && rm dist/src/demo.js dist/src/demo.js.map
+RUN npx tsc -p tsconfig.build.json
 
 FROM node:${NODE_VERSION}-bookworm AS production-dependencies
 WORKDIR /app

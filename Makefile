@@ -7,7 +7,7 @@ JEST_ARGS ?=
 IMAGE ?= build-namespace-operator:dev
 TOOLS ?= 1000
 
-.PHONY: all deps build lint typecheck test test-unit testenv demo bench image deploy clean
+.PHONY: all deps build build-tools lint typecheck test test-unit controlplane testenv demo bench image deploy clean
 
 all: build
 
@@ -16,8 +16,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: node_modules/.package-lock.json
 
+# The product (dist/: what the image ships) and, apart from it, the tools that develop and
+# measure it (dist-tools/: envtest, demo, bench).
 build: deps
-	npx tsc -p tsconfig.build.json
+	rm -rf dist && npx tsc -p tsconfig.build.json
+
+build-tools: deps
+	npx tsc -p tsconfig.tools.json
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
@@ -25,27 +30,30 @@ typecheck: deps
 lint: deps typecheck
 	npx eslint .
 
-# Builds etcd, kube-apiserver and kube-controller-manager, and for the build-cluster
-# simulation kube-scheduler, kwok and the Tekton controller, from pinned Go modules into a
-# cache outside the repository, once per machine.
-testenv:
-	bash test/testenv/build.sh
-	bash test/testenv/build-simulation.sh >/dev/null
+# The local control plane (etcd, kube-apiserver, kube-controller-manager), built from pinned
+# Go modules into a cache outside the repository, once per machine.
+controlplane:
+	bash envtest/go/build.sh >/dev/null
 
-test: testenv build
+# The control plane and, for the build-cluster simulation, kube-scheduler, kwok and the Tekton
+# controller.
+testenv: controlplane
+	bash envtest/go/build-simulation.sh >/dev/null
+
+test: testenv build build-tools
 	$(JEST) $(JEST_ARGS)
 
 test-unit: deps
 	$(JEST) --selectProjects unit $(JEST_ARGS)
 
 # A local control plane, the operator and a few tools; KEEP=1 leaves it all running until Ctrl-C.
-demo: testenv build
-	$(NODE) dist/src/demo.js $(if $(KEEP),--keep,)
+demo: controlplane build build-tools
+	$(NODE) dist-tools/demo/demo.js $(if $(KEEP),--keep,)
 
 # The fleet benchmark on local control planes of its own: TOOLS=1000,10000 runs both sizes;
 # BENCH_ARGS takes bench/fleet.ts flags (--samples, --idle-seconds, --profile, --apiserver-arg=...).
-bench: testenv build
-	$(NODE) dist/bench/fleet.js --tools $(TOOLS) $(BENCH_ARGS)
+bench: controlplane build build-tools
+	$(NODE) dist-tools/bench/fleet.js --tools $(TOOLS) $(BENCH_ARGS)
 
 # The operator's image (Dockerfile); DOCKER=podman works too.
 DOCKER ?= docker
@@ -61,7 +69,7 @@ deploy:
 	kubectl -n build-namespace-operator rollout status deployment/build-namespace-operator --timeout=180s
 
 clean:
-	rm -rf dist coverage
+	rm -rf dist dist-tools coverage
 
 # The build-cluster simulation (bench/simulation/README.md): one tool floods builds, in the
 # shared image-build namespace and in per-tool build namespaces, on kwok nodes with the
@@ -69,7 +77,7 @@ clean:
 # go to bench/simulation/run.ts.
 .PHONY: simulate
 SIMULATE_ARGS ?=
-simulate: testenv build
+simulate: testenv build build-tools
 	command -v rsvg-convert >/dev/null || { apt-get update -qq && apt-get install -y -qq librsvg2-bin; } || \
 	  echo "rsvg-convert not installed: the plot stays SVG"
-	$(NODE) dist/bench/simulation/run.js $(SIMULATE_ARGS)
+	$(NODE) dist-tools/bench/simulation/run.js $(SIMULATE_ARGS)

@@ -1,13 +1,13 @@
 // `make bench`: how fast the fleet converges and what it costs at rest, at one or more fleet
 // sizes. Prints a Markdown table and writes every figure as JSON to bench/results/.
 //
-//   node dist/bench/fleet.js --tools 1000[,10000] [--samples 100] [--idle-seconds 30]
+//   node dist-tools/bench/fleet.js --tools 1000[,10000] [--samples 100] [--idle-seconds 30]
 //        [--profile] [--apiserver-arg=--max-requests-inflight=800 ...] [--workers 8]
 //        [--operator-node-arg=--max-old-space-size=256 ...]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../test/harness/controlplane.js';
+import { repoRoot } from '../envtest/controlplane.js';
 import { formatReports, runFleet, type FleetReport } from './run.js';
 
 const { values } = parseArgs({

@@ -9,23 +9,23 @@ import yaml from 'js-yaml';
 import {
   API_VERSION, KIND, LABEL_MANAGED_BY, LABEL_READY, MANAGER, READY_VALUE, type BuildQuotaPolicy,
 } from '../src/api/types.js';
-import { DEFAULT_OPTIONS } from '../src/controller/operator.js';
+import { DEFAULT_OPTIONS } from '../src/controller/setup.js';
 import { isConflict, KubeClient, loadKubeConfig } from '../src/kube/client.js';
-import type { KubeObject } from '../src/kube/informer.js';
+import type { KubeObject } from '../src/api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, RESOURCE_QUOTAS, ResourceTypes } from '../src/kube/resources.js';
 import { Writer } from '../src/kube/writer.js';
 import { effectivePolicy } from '../src/policy/index.js';
 import { BUILD_QUOTA_NAME, buildNamespaceName, renderBuildNamespace } from '../src/render/index.js';
-import { eventually } from '../test/harness/cluster.js';
-import type { ControlPlaneInfo } from '../test/harness/controlplane.js';
-import { installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../test/harness/operator.js';
-import { Pki } from '../test/harness/pki.js';
+import { eventually } from '../envtest/cluster.js';
+import type { ControlPlaneInfo } from '../envtest/controlplane.js';
+import { installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../envtest/install.js';
+import { Pki } from '../envtest/pki.js';
 import {
   countsObject, diffCounts, flowControl, isControlPlaneWrite, isOperatorWrite, isRead, mark, openWatches, othersBetween, RecordingClient, sum,
   waitQuiet,
   type Counts,
 } from './apiserver.js';
-import { metricValue, OperatorProcess } from './operator.js';
+import { metricValue, OperatorProcess } from './operator-under-test.js';
 import { cpuBetween, descendantsCpu, machineBusySeconds } from './procfs.js';
 import { keyOf, Watched } from './watch.js';
 

@@ -2,7 +2,7 @@
 // spent its time: self time by function and by source (file of ours, or package), so a
 // benchmark's bottleneck can be named without opening DevTools.
 //
-//   node dist/bench/profile-summary.js bench/results/run-*/CPU.*.cpuprofile [--top 25]
+//   node dist-tools/bench/profile-summary.js bench/results/run-*/CPU.*.cpuprofile [--top 25]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 

@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { testenvBinDir } from '../test/harness/controlplane.js';
-import { startSupervisedControlPlane } from '../test/harness/spawn.js';
+import { testenvBinDir } from '../envtest/controlplane.js';
+import { startSupervisedControlPlane } from '../envtest/spawn.js';
 import { waitQuiet } from './apiserver.js';
-import type { OperatorProcess } from './operator.js';
+import type { OperatorProcess } from './operator-under-test.js';
 import {
   applyPolicy, coldConvergePhase, createToolNamespaces, fleetOf, fleetPolicy, floorPhase, idlePhase, latencyPhase, preparePlane,
   restartPhase, rolloutPhase, watchQuotas,

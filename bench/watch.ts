@@ -2,7 +2,8 @@
 // waiters that resolve at the moment a watch event shows every object they wait for in the
 // state they want. Times are taken in the event handler, so they do not depend on polling.
 import type { KubeClient } from '../src/kube/client.js';
-import { Informer, type KubeObject } from '../src/kube/informer.js';
+import { Informer } from '../src/runtime/informer.js';
+import type { KubeObject } from '../src/api/meta.js';
 import type { ResourceType } from '../src/kube/resources.js';
 
 interface Waiter<T> {

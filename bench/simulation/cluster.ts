@@ -1,15 +1,15 @@
 // A simulated build cluster on loopback: the test control plane, kube-scheduler, kwok
 // faking a few build nodes, and the real Tekton Pipelines controller. Started from the
-// cached binaries that test/testenv/build-simulation.sh makes; stopped with everything it
+// cached binaries that envtest/go/build-simulation.sh makes; stopped with everything it
 // wrote (its logs can be kept).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { basename, join } from 'node:path';
-import { ControlPlane, DEFAULT_CONTROLLERS, freePort, stopProcess } from '../../test/harness/controlplane.js';
-import type { Identity } from '../../test/harness/pki.js';
+import { ControlPlane, DEFAULT_CONTROLLERS, freePort, stopProcess } from '../../envtest/controlplane.js';
+import type { Identity } from '../../envtest/pki.js';
 import { KubeClient, errorMessage, isNotFound } from '../../src/kube/client.js';
-import type { KubeObject } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { ResourceTypes } from '../../src/kube/resources.js';
 import { Writer } from '../../src/kube/writer.js';
 import { KubeConfig } from '@kubernetes/client-node';

@@ -1,9 +1,9 @@
 // Where the simulation's binaries and module sources are: asked of
-// test/testenv/build-simulation.sh, which alone knows the pinned versions and the cache.
+// envtest/go/build-simulation.sh, which alone knows the pinned versions and the cache.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, testenvBinDir } from '../../test/harness/controlplane.js';
+import { repoRoot, testenvBinDir } from '../../envtest/controlplane.js';
 
 export interface SimulationPaths {
   /** etcd, kube-apiserver, kube-controller-manager. */
@@ -19,10 +19,10 @@ export interface SimulationPaths {
   tektonSource: string;
 }
 
-export const BUILD_COMMAND = 'bash test/testenv/build-simulation.sh';
+export const BUILD_COMMAND = 'bash envtest/go/build-simulation.sh';
 
 export function simulationPaths(): SimulationPaths {
-  const out = execFileSync('bash', [join(repoRoot(), 'test/testenv/build-simulation.sh'), '--paths'], { encoding: 'utf8' });
+  const out = execFileSync('bash', [join(repoRoot(), 'envtest/go/build-simulation.sh'), '--paths'], { encoding: 'utf8' });
   const kv = new Map(out.trim().split('\n').map((line) => {
     const at = line.indexOf('=');
     return [line.slice(0, at), line.slice(at + 1)] as const;

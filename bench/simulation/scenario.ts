@@ -3,13 +3,15 @@
 // quota, submitted by builds-api; *per-tool*: the operator gives each tool its own build
 // namespace and quota from a BuildQuotaPolicy, and each tool submits there as itself.
 import { KubeClient, errorMessage, isNotFound } from '../../src/kube/client.js';
-import { Informer, type KubeObject } from '../../src/kube/informer.js';
+import { Informer } from '../../src/runtime/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import type { ResourceType } from '../../src/kube/resources.js';
 import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { DEFAULT_OPTIONS, Operator } from '../../src/controller/operator.js';
-import { configForServiceAccount } from '../../test/harness/cluster.js';
-import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, installOperatorPrerequisites } from '../../test/harness/operator.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { addControllers, cacheOptions, DEFAULT_OPTIONS } from '../../src/controller/setup.js';
+import { Manager } from '../../src/runtime/manager.js';
+import { configForServiceAccount } from '../../envtest/cluster.js';
+import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, installOperatorPrerequisites } from '../../envtest/install.js';
 import { BuildCluster, sleep, succeeded, waitFor, type RunObject } from './cluster.js';
 import type { BuildRecord } from './stats.js';
 import { BUILD_SERVICE_ACCOUNT, LABEL_SIM_TOOL, PIPELINE_NAME, TASK_NAME, buildPipelineRun } from './tekton.js';
@@ -107,7 +109,7 @@ const buildNamespaceOf = (tool: string) => `image-build-${tool}`;
 export class PerToolLayout implements Layout {
   readonly name = 'per-tool' as const;
   readonly notes: string[] = [];
-  private operator?: Operator;
+  private operator?: Manager;
   private operatorClient?: KubeClient;
   private readonly submitters = new Map<string, KubeClient>();
 
@@ -148,10 +150,12 @@ export class PerToolLayout implements Layout {
 
     // The operator as it runs in a cluster: under its own ServiceAccount and ClusterRole.
     this.operatorClient = new KubeClient(await configForServiceAccount(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, cluster.plane.info));
-    this.operator = new Operator(this.operatorClient, createLogger(process.env.BNO_SIM_LOG_LEVEL ?? 'error'),
-      createMetrics({ processMetrics: false }), { ...DEFAULT_OPTIONS, statusIntervalMs: 1000 });
-    await this.operator.startCaches();
-    await this.operator.startWorkers();
+    const options = { ...DEFAULT_OPTIONS, statusIntervalMs: 1000 };
+    this.operator = new Manager(this.operatorClient, createLogger(process.env.BNO_SIM_LOG_LEVEL ?? 'error'),
+      createMetrics({ processMetrics: false }), { cache: cacheOptions(options) });
+    addControllers(this.operator, options);
+    await this.operator.start();
+    await this.operator.leaderWorkStarted();
 
     for (const tool of tools) {
       const ns = buildNamespaceOf(tool);

@@ -4,7 +4,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import type { KubeObject, ObjectMeta } from '../../src/kube/informer.js';
+import type { KubeObject, ObjectMeta } from '../../src/api/meta.js';
 import { BUILD_DURATION_ANNOTATION } from './stages.js';
 
 export const TEKTON_NAMESPACE = 'tekton-pipelines';

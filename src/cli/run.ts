@@ -2,7 +2,7 @@
 // flag and an environment variable; a flag wins over the variable, the variable over the
 // default. The flag table below is the one source of the help text and of the README's table.
 import { existsSync, readFileSync } from 'node:fs';
-import { DEFAULT_RUN_CONFIG, runOperator, type RunConfig } from '../main.js';
+import { DEFAULT_RUN_CONFIG, runOperator, type RunConfig } from './run-operator.js';
 import {
   formatDuration, parseBindAddress, parseBoolean, parseDuration, parseFlags, parseInteger, parseNumber,
   UsageError, type CommandIO, type Options,

@@ -9,7 +9,7 @@ import {
 import { policiesForTool } from '../policy/index.js';
 import { BUILD_QUOTA_NAME } from '../render/index.js';
 import type { KubeClient, Query } from '../kube/client.js';
-import type { KubeObject } from '../kube/informer.js';
+import type { KubeObject } from '../api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, RESOURCE_QUOTAS } from '../kube/resources.js';
 import { flagHelp, KUBECONFIG_HELP, parseDuration, parseFlags, UsageError, withTimeout, type CommandIO } from './flags.js';
 import { formatTable } from './table.js';

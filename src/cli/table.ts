@@ -11,6 +11,7 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
 /** A value shown in a table cell: JSON for structures, "<absent>" for a field that is not set. */
 export function cell(value: unknown, maxLength = 80): string {
   if (value === undefined) return '<absent>';
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  // JSON.stringify gives undefined only for functions and symbols, which no object holds.
+  const text = JSON.stringify(value) ?? typeof value;
   return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
 }

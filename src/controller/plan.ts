@@ -3,15 +3,16 @@
 // server-side dry-runs, so defaulting and admission are exactly as a real apply would see.
 import type { KubeClient } from '../kube/client.js';
 import { errorMessage, isNotFound } from '../kube/client.js';
-import type { KubeObject } from '../kube/informer.js';
+import type { KubeObject } from '../api/meta.js';
 import { ResourceTypes, type ResourceType } from '../kube/resources.js';
 import { Writer, type ObjectWriter } from '../kube/writer.js';
-import type { Caches } from './reconciler.js';
+import type { Caches } from './build-namespace-reconciler.js';
 import { EventRecorder } from '../kube/events.js';
 import { createLogger } from '../log.js';
 import { diffObject, type FieldDiff } from '../render/index.js';
-import { createMetrics } from '../server/metrics.js';
-import { DEFAULT_OPTIONS, Operator } from './operator.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { Manager } from '../runtime/manager.js';
+import { addControllers, cacheOptions, DEFAULT_OPTIONS } from './setup.js';
 import { objectKey } from './recent-writes.js';
 
 export type PlannedAction = 'create' | 'update' | 'delete';
@@ -50,7 +51,7 @@ class RecordingWriter implements ObjectWriter {
 
   async apply<T extends KubeObject>(obj: T, force?: boolean): Promise<T> {
     const live = this.live(obj);
-    this.record(obj, live ? 'update' : 'create', live ? diffObject(obj as never, live) : []);
+    this.record(obj, live ? 'update' : 'create', live ? diffObject(obj, live) : []);
     try {
       return await this.dryRun.apply(obj, force);
     } catch (err) {
@@ -78,22 +79,25 @@ class RecordingWriter implements ObjectWriter {
 export async function planChanges(client: KubeClient): Promise<PlannedChange[]> {
   const log = createLogger('error', true);
   const recorder = new RecordingWriter(new Writer(client, new ResourceTypes(client), true));
-  const operator = new Operator(client, log, createMetrics({ processMetrics: false }), DEFAULT_OPTIONS,
-    { writer: recorder, events: new EventRecorder(undefined) });
-  recorder.caches = operator.caches;
+  const manager = new Manager(client, log, createMetrics({ processMetrics: false }), { cache: cacheOptions(DEFAULT_OPTIONS) });
+  const { buildNamespaces } = addControllers(manager, DEFAULT_OPTIONS, { writer: recorder, events: new EventRecorder(undefined) });
+  recorder.caches = buildNamespaces.caches;
   try {
-    await operator.startCaches();
-    for (const tool of operator.allTools()) {
+    // The caches only: no controller runs, each tool is reconciled once, here.
+    manager.cache.start();
+    await manager.cache.waitForSync();
+    await buildNamespaces.prepareReplication();
+    for (const tool of buildNamespaces.allTools()) {
       recorder.tool = tool;
       try {
-        await operator.reconcileOne(tool);
+        await buildNamespaces.reconcileOne(tool);
       } catch (err) {
         log.error('plan failed for tool', { tool, error: errorMessage(err) });
         throw err;
       }
     }
   } finally {
-    await operator.stop(0);
+    await manager.cache.stop();
   }
   return [...recorder.changes.values()].sort((a, b) =>
     a.tool.localeCompare(b.tool) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));

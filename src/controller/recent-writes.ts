@@ -2,7 +2,7 @@
 // reconcile that runs before the informer has seen our last apply compares against the
 // older object and applies again: a wasted write per object while a fleet converges.
 
-import type { KubeObject } from '../kube/informer.js';
+import type { KubeObject } from '../api/meta.js';
 
 const version = (obj: KubeObject): bigint | undefined => {
   const rv = obj.metadata.resourceVersion;

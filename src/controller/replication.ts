@@ -2,10 +2,11 @@
 // policy copies from, and one per copied kind for the copies themselves (by our label).
 // Both are made on first use, so a policy can name any kind, CRDs included, and a kind
 // that is not served yet (Tekton not installed) is reported, not fatal.
-import type { Informer, KubeObject } from '../kube/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import type { KubeObject } from '../api/meta.js';
 import type { ResourceType, ResourceTypes } from '../kube/resources.js';
 import type { EffectiveReplicateEntry } from '../policy/effective.js';
-import type { SourceLookup, SourceObject } from '../render/replica.js';
+import type { SourceLookup, SourceObject } from '../render/replicas.js';
 
 /** How long a reconcile waits for a new source cache before it reports the source unavailable. */
 const SYNC_WAIT_MS = 10_000;

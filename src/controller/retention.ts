@@ -5,15 +5,19 @@
 import { LABEL_MANAGED_BY, LABEL_TOOL, MANAGER, type BuildsSection } from '../api/types.js';
 import { toolNamespaceName } from '../api/tool.js';
 import { effectivePolicy } from '../policy/index.js';
-import { nextExpiryMs, runOutcome, runsToDelete, type PipelineRunView } from '../render/retention.js';
+import { nextExpiryMs, runOutcome, runsToDelete, type PipelineRunView } from '../render/retention-decision.js';
 import { errorMessage, isConflict, isNotFound, type KubeClient } from '../kube/client.js';
-import { Informer, type KubeObject } from '../kube/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import type { InformerCache } from '../runtime/cache.js';
+import type { Runnable } from '../runtime/manager.js';
+import type { KubeObject } from '../api/meta.js';
 import { PIPELINE_RUNS, ResourceTypes, type ResourceType } from '../kube/resources.js';
 import { Writer, type ObjectWriter } from '../kube/writer.js';
 import type { Logger } from '../log.js';
-import { queueMetrics, reconcileMetrics, type OperatorMetrics } from '../server/metrics.js';
-import { runWorkers, WorkQueue, type Result } from './queue.js';
-import { BY_NAMESPACE, type Caches } from './reconciler.js';
+import { queueMetrics, reconcileMetrics, type OperatorMetrics } from '../metrics/metrics.js';
+import { runWorkers, type Result } from '../runtime/workers.js';
+import { RateLimitingQueue } from '../runtime/workqueue/rate-limiting-queue.js';
+import { BY_NAMESPACE, type Caches } from './build-namespace-reconciler.js';
 
 const CONTROLLER = 'retention';
 
@@ -29,8 +33,6 @@ export interface RetentionOptions {
   /** How often discovery is asked whether the API is (still) served. */
   discoveryIntervalMs?: number;
   workers?: number;
-  /** Relist the PipelineRuns this often, as a safety net under the watch; 0 = never. */
-  relistIntervalMs?: number;
   /** Wall clock (ms since the epoch), compared with completionTime for the ttl. */
   now?: () => number;
   writer?: ObjectWriter;
@@ -41,7 +43,6 @@ export interface RetentionOptions {
 export const DEFAULT_RETENTION_OPTIONS = {
   discoveryIntervalMs: 30_000,
   workers: 2,
-  relistIntervalMs: 30 * 60_000,
 };
 
 interface ApiResourceList {
@@ -89,13 +90,13 @@ function trim(run: CachedPipelineRun): CachedPipelineRun {
 /** One period of the API being served: its informer, from discovery to discovery. */
 interface Session {
   informer: Informer<CachedPipelineRun>;
-  running: Promise<void>;
 }
 
-export class RetentionController {
-  readonly queue: WorkQueue;
+export class RetentionController implements Runnable {
+  readonly name = CONTROLLER;
+  readonly queue: RateLimitingQueue;
   private readonly type: ResourceType;
-  private readonly options: Required<Pick<RetentionOptions, 'discoveryIntervalMs' | 'workers' | 'relistIntervalMs' | 'now'>>;
+  private readonly options: Required<Pick<RetentionOptions, 'discoveryIntervalMs' | 'workers' | 'now'>>;
   private readonly writer: ObjectWriter;
   private session?: Session;
   private workers?: Promise<void>;
@@ -109,6 +110,7 @@ export class RetentionController {
 
   constructor(
     private readonly client: KubeClient,
+    private readonly cache: InformerCache,
     private readonly log: Logger,
     private readonly metrics: OperatorMetrics,
     private readonly buildsFor: BuildsFor,
@@ -118,11 +120,10 @@ export class RetentionController {
     this.options = {
       discoveryIntervalMs: opts.discoveryIntervalMs ?? DEFAULT_RETENTION_OPTIONS.discoveryIntervalMs,
       workers: opts.workers ?? DEFAULT_RETENTION_OPTIONS.workers,
-      relistIntervalMs: opts.relistIntervalMs ?? DEFAULT_RETENTION_OPTIONS.relistIntervalMs,
       now: opts.now ?? Date.now,
     };
     this.writer = opts.writer ?? new Writer(client, new ResourceTypes(client));
-    this.queue = new WorkQueue({ metrics: queueMetrics(metrics, CONTROLLER) });
+    this.queue = new RateLimitingQueue({ metrics: queueMetrics(metrics, CONTROLLER) });
   }
 
   /** Whether the PipelineRun API is served, so retention is on. */
@@ -247,14 +248,7 @@ export class RetentionController {
   }
 
   private startSession(): void {
-    const informer = new Informer<CachedPipelineRun>(this.client, this.type, {
-      relistIntervalMs: this.options.relistIntervalMs,
-      transform: trim,
-      onRestart: (reason) => {
-        this.metrics.informerRestarts.inc({ resource: this.type.plural });
-        this.log.warn('watch restarted', { resource: this.type.plural, reason });
-      },
-    });
+    const informer = this.cache.informer<CachedPipelineRun>(this.type, { transform: trim });
     informer.addIndex(BY_NAMESPACE, (run) => [run.metadata.namespace ?? '']);
     informer.onChange((type, run) => {
       if (type === 'delete') this.deleting.delete(run.metadata.uid ?? '');
@@ -262,7 +256,7 @@ export class RetentionController {
       // went away may (a delete changes what is kept, and is how a resync catches up).
       if (type === 'delete' || runOutcome(run) !== 'running') this.queue.add(run.metadata.namespace ?? '');
     });
-    const session: Session = { informer, running: informer.run() };
+    const session: Session = { informer };
     this.session = session;
     // Events during the first list come before `synced`; look at everything once it is.
     void informer.synced.then(() => {
@@ -271,7 +265,7 @@ export class RetentionController {
   }
 
   private endSession(): void {
-    this.session?.informer.stop();
+    if (this.session) this.cache.remove(this.session.informer);
     this.session = undefined;
     this.deleting.clear();
   }

@@ -2,7 +2,7 @@
 // that repeats itself does not repeat its Events: the same event is sent at most once per
 // window.
 import type { KubeClient } from './client.js';
-import type { KubeObject } from './informer.js';
+import type { KubeObject } from '../api/meta.js';
 import { collectionPath, EVENTS } from './resources.js';
 
 export type EventType = 'Normal' | 'Warning';

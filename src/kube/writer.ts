@@ -3,7 +3,7 @@
 // server what an apply would change without changing it.
 import { FIELD_MANAGER } from '../api/types.js';
 import type { KubeClient } from './client.js';
-import type { KubeObject } from './informer.js';
+import type { KubeObject } from '../api/meta.js';
 import { collectionPath, objectPath, type ResourceType, type ResourceTypes } from './resources.js';
 
 /** The writes reconcile makes; `plan` swaps in one that records them instead. */

@@ -98,7 +98,7 @@ export function effectivePolicy(
       const value = p.spec[section];
       if (value != null) {
         contributors.add(p.metadata.name);
-        return structuredClone(value) as NonNullable<BuildQuotaPolicySpec[S]>;
+        return structuredClone(value);
       }
     }
     return undefined;

@@ -15,6 +15,5 @@ export {
   type RenderError,
   type RenderErrorReason,
   type RenderOptions,
-} from './build-namespace.js';
-export { diffObject, needsRecreate, type ComparableObject, type DiffOptions, type FieldDiff } from './diff.js';
-export type { DesiredMetadata, DesiredObject } from './object.js';
+} from './build-namespace-objects.js';
+export { diffObject, needsRecreate, type ComparableObject, type DiffOptions, type FieldDiff } from './owned-fields-diff.js';

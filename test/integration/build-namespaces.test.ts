@@ -4,10 +4,11 @@
 // tools lose their build namespace; and a restart against a converged cluster writes nothing.
 import { AuthorizationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
-import type { KubeObject } from '../../src/kube/informer.js';
-import { NAMESPACES, objectPath, BUILD_QUOTA_POLICIES, LIMIT_RANGES, RESOURCE_QUOTAS } from '../../src/kube/resources.js';
-import { adminConfig, eventually, uniqueName } from '../harness/cluster.js';
-import { adminClient, installOperatorPrerequisites, startOperator, type RunningOperator } from '../harness/operator.js';
+import type { KubeObject } from '../../src/api/meta.js';
+import { collectionPath, NAMESPACES, objectPath, BUILD_QUOTA_POLICIES, LIMIT_RANGES, RESOURCE_QUOTAS } from '../../src/kube/resources.js';
+import { adminConfig, eventually, uniqueName } from '../../envtest/cluster.js';
+import { adminClient, installOperatorPrerequisites } from '../../envtest/install.js';
+import { startOperator, type RunningOperator } from './in-process-operator.js';
 
 const admin = adminClient();
 const core = adminConfig().makeApiClient(CoreV1Api);
@@ -210,7 +211,12 @@ describe('build namespaces', () => {
   it('makes zero writes when restarted against a converged cluster', async () => {
     await readyNamespace(alpha);
     await readyNamespace(beta);
-    // Let the status loop settle, then restart.
+    // The namespace controller's own writes (emptying a deleted namespace) are not the
+    // operator's: wait until no namespace is terminating. Then let the status loop settle.
+    await eventually(async () => {
+      const list = await admin.request<{ items: (KubeObject & { status?: { phase?: string } })[] }>('GET', collectionPath(NAMESPACES));
+      expect(list.items.filter((ns) => ns.status?.phase === 'Terminating').map((ns) => ns.metadata.name)).toEqual([]);
+    }, { timeoutMs: 60_000 });
     await new Promise((r) => setTimeout(r, 1_000));
     await running.stop();
     const before = await apiServerWrites(admin);

@@ -4,7 +4,7 @@ import {
   ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, Watch,
   type KubeConfig, type V1Pod,
 } from '@kubernetes/client-node';
-import { adminConfig, configFor, eventually, uniqueName } from '../harness/cluster.js';
+import { adminConfig, configFor, eventually, uniqueName } from '../../envtest/cluster.js';
 
 const admin = adminConfig();
 const core = admin.makeApiClient(CoreV1Api);

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const spawnModule = fileURLToPath(new URL('../../dist/test/harness/spawn.js', import.meta.url));
+const spawnModule = fileURLToPath(new URL('../../dist-tools/envtest/spawn.js', import.meta.url));
 
 export default async function globalSetup() {
   if (!existsSync(spawnModule)) throw new Error('the harness is not compiled: run "make test" (or "npm run build" first)');

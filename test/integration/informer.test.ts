@@ -1,9 +1,10 @@
 // The informer against the real API server: paged initial list, then watch events, with
 // an index, and a relist that emits only what really changed.
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
-import { Informer, type ChangeType, type KubeObject } from '../../src/kube/informer.js';
+import { Informer, type ChangeType } from '../../src/runtime/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { CONFIG_MAPS, collectionPath, NAMESPACES, objectPath } from '../../src/kube/resources.js';
-import { controlPlaneInfo, eventually, uniqueName } from '../harness/cluster.js';
+import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 
 const client = new KubeClient(loadKubeConfig(controlPlaneInfo().adminKubeconfig));
 afterAll(() => client.close());

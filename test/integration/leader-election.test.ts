@@ -6,11 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeObject } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, LEASES, NAMESPACES, objectPath } from '../../src/kube/resources.js';
-import { controlPlaneInfo, eventually, uniqueName } from '../harness/cluster.js';
-import { adminClient, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../harness/operator.js';
-import { metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../harness/operator-process.js';
+import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
+import { adminClient, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../../envtest/install.js';
+import { metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
 
 const admin = adminClient();
 const suite = uniqueName('leader');

@@ -8,12 +8,12 @@ import { join, relative } from 'node:path';
 import yaml from 'js-yaml';
 import { validatePolicy } from '../../src/api/validate.js';
 import { parseRunConfig } from '../../src/cli/run.js';
-import type { KubeObject } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { collectionPath, objectPath, ResourceTypes } from '../../src/kube/resources.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { uniqueName } from '../harness/cluster.js';
-import { repoRoot } from '../harness/controlplane.js';
-import { adminClient, installOperatorPrerequisites, OPERATOR_NAMESPACE, readManifests } from '../harness/operator.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { uniqueName } from '../../envtest/cluster.js';
+import { repoRoot } from '../../envtest/controlplane.js';
+import { adminClient, installOperatorPrerequisites, OPERATOR_NAMESPACE, readManifests } from '../../envtest/install.js';
 
 const root = repoRoot();
 const admin = adminClient();
@@ -210,6 +210,18 @@ describe('the container image', () => {
     expect(`${pod.securityContext?.runAsUser}:${pod.securityContext?.runAsGroup}`).toBe(user);
   });
 
+  it('builds a product of src/ alone: no test, bench, demo or envtest code in dist/', () => {
+    const tree = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? tree(join(dir, e.name)) : [join(dir, e.name)]));
+    expect(readdirSync(join(root, 'dist'))).toEqual(['src']);
+    const compiled = tree(join(root, 'dist/src')).filter((f) => f.endsWith('.js'));
+    expect(compiled).toContain(join(root, 'dist/src/cli.js'));
+    for (const file of compiled) {
+      const text = readFileSync(file, 'utf8');
+      expect({ file, importsTools: /from ['"][./]*(test|bench|demo|envtest)\//.test(text) }).toEqual({ file, importsTools: false });
+    }
+  });
+
   it('copies from the build context only what exists and .dockerignore lets through', () => {
     const ignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     // The allow-list form: "*" excludes everything, each "!path" brings a path (and what is under it) back.
@@ -222,7 +234,7 @@ describe('the container image', () => {
       expect({ source, exists: existsSync(join(root, source)) }).toEqual({ source, exists: true });
       expect({ source, allowed: allowed.some((a) => source === a || source.startsWith(`${a}/`)) }).toEqual({ source, allowed: true });
     }
-    // Whatever the build compiles must be in the context: the sources it imports.
-    for (const imported of ['src', 'test/harness']) expect(allowed).toContain(imported);
+    // Whatever the build compiles must be in the context, and nothing but the product.
+    expect(allowed.sort()).toEqual(['package-lock.json', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json']);
   });
 });

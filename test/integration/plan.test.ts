@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PlannedChange } from '../../src/controller/plan.js';
-import type { KubeObject } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, RESOURCE_QUOTAS } from '../../src/kube/resources.js';
-import { controlPlaneInfo, eventually, uniqueName } from '../harness/cluster.js';
-import { adminClient, installOperatorPrerequisites } from '../harness/operator.js';
+import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
+import { adminClient, installOperatorPrerequisites } from '../../envtest/install.js';
 import {
   metricValue, removeAndWait, runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess,
-} from '../harness/operator-process.js';
+} from '../../envtest/operator-process.js';
 
 const admin = adminClient();
 const suite = uniqueName('plan');

@@ -3,11 +3,12 @@
 // deleted, go when the policy drops them, and survive a source that went missing.
 import { AuthorizationV1Api } from '@kubernetes/client-node';
 import { join } from 'node:path';
-import type { KubeObject } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { collectionPath, NAMESPACES, objectPath, BUILD_QUOTA_POLICIES, SECRETS, SERVICE_ACCOUNTS } from '../../src/kube/resources.js';
-import { adminConfig, eventually, uniqueName } from '../harness/cluster.js';
-import { repoRoot } from '../harness/controlplane.js';
-import { adminClient, applyFiles, installOperatorPrerequisites, startOperator, type RunningOperator } from '../harness/operator.js';
+import { adminConfig, eventually, uniqueName } from '../../envtest/cluster.js';
+import { repoRoot } from '../../envtest/controlplane.js';
+import { adminClient, applyFiles, installOperatorPrerequisites } from '../../envtest/install.js';
+import { startOperator, type RunningOperator } from './in-process-operator.js';
 
 const admin = adminClient();
 const suite = uniqueName('repl');

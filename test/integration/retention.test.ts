@@ -8,14 +8,16 @@ import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import winston from 'winston';
 import { buildsForNamespace, RetentionController } from '../../src/controller/retention.js';
+import { InformerCache } from '../../src/runtime/cache.js';
 import type { KubeClient } from '../../src/kube/client.js';
-import type { KubeObject } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, PIPELINE_RUNS, type ResourceType } from '../../src/kube/resources.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { eventually, uniqueName } from '../harness/cluster.js';
-import { repoRoot } from '../harness/controlplane.js';
-import { adminClient, applyFiles, installOperatorPrerequisites, startOperator, type RunningOperator } from '../harness/operator.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { eventually, uniqueName } from '../../envtest/cluster.js';
+import { repoRoot } from '../../envtest/controlplane.js';
+import { adminClient, applyFiles, installOperatorPrerequisites } from '../../envtest/install.js';
+import { startOperator, type RunningOperator } from './in-process-operator.js';
 
 const admin = adminClient();
 // This file's tools and policies carry a label of their own, so that other test files'
@@ -111,8 +113,8 @@ beforeAll(async () => {
   await applyPolicy(policy(`${suite}-ttl`, { priority: 10, tools: [ttlTool], builds: { keepSuccessful: 10, keepFailed: 10, ttlSecondsAfterFinished: TTL_SECONDS } }));
   running = await startOperator();
   // As the operator will run it: its own identity and RBAC, the operator's caches deciding.
-  retention = new RetentionController(running.client, createLogger(process.env.BNO_TEST_LOG_LEVEL ?? 'error'), running.metrics,
-    buildsForNamespace(running.operator.caches));
+  retention = new RetentionController(running.client, running.manager.cache, createLogger(process.env.BNO_TEST_LOG_LEVEL ?? 'error'), running.metrics,
+    buildsForNamespace(running.controllers.buildNamespaces.caches));
   await retention.start();
   expect(retention.available).toBe(true);
   await readyNamespace(buildNs);
@@ -210,7 +212,9 @@ describe('retention without the PipelineRun API', () => {
       if (verb === 'GET' && path === `/apis/${group}/v1`) discoveries++;
     });
     const changes: boolean[] = [];
-    const fake = new RetentionController(client, log, createMetrics({ processMetrics: false }),
+    const cache = new InformerCache(client, { relistIntervalMs: 0 });
+    cache.start();
+    const fake = new RetentionController(client, cache, log, createMetrics({ processMetrics: false }),
       (namespace) => (namespace === fakeNs ? { keepSuccessful: 1, keepFailed: 0 } : undefined),
       { type: fakeRuns, discoveryIntervalMs: 200, onAvailabilityChange: (available) => changes.push(available) });
     try {
@@ -242,6 +246,7 @@ describe('retention without the PipelineRun API', () => {
       expect(lines.filter((l) => l.level === 'error')).toEqual([]);
     } finally {
       await fake.stop();
+      await cache.stop();
     }
   }, 90_000);
 });

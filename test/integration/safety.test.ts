@@ -2,11 +2,12 @@
 // naming the field; a tool namespace with a bad name is skipped and reported; a selector
 // edit that would delete much of the fleet is held back until an admin lifts the hold;
 // Retain keeps the build namespace of a removed tool and marks it orphaned.
-import type { KubeObject } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { ApiError } from '../../src/kube/client.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, EVENTS, NAMESPACES, objectPath } from '../../src/kube/resources.js';
-import { eventually, uniqueName } from '../harness/cluster.js';
-import { adminClient, installOperatorPrerequisites, startOperator, type RunningOperator } from '../harness/operator.js';
+import { eventually, uniqueName } from '../../envtest/cluster.js';
+import { adminClient, installOperatorPrerequisites } from '../../envtest/install.js';
+import { startOperator, type RunningOperator } from './in-process-operator.js';
 
 const admin = adminClient();
 let running: RunningOperator;

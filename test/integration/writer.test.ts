@@ -1,10 +1,10 @@
 // The writer's requests as the API server reads them: a delete carries its UID
 // precondition, so an object that was replaced since it was seen is never deleted.
 import { KubeClient, loadKubeConfig, ApiError } from '../../src/kube/client.js';
-import type { KubeObject } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/api/meta.js';
 import { CONFIG_MAPS, NAMESPACES, ResourceTypes, collectionPath, objectPath } from '../../src/kube/resources.js';
 import { Writer } from '../../src/kube/writer.js';
-import { controlPlaneInfo, uniqueName } from '../harness/cluster.js';
+import { controlPlaneInfo, uniqueName } from '../../envtest/cluster.js';
 
 const client = new KubeClient(loadKubeConfig(controlPlaneInfo().adminKubeconfig));
 const writer = new Writer(client, new ResourceTypes(client));

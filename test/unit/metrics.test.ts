@@ -1,8 +1,9 @@
 // The registry exposes controller-runtime's metric names and the operator's own, and the
 // queue and worker hooks land in them.
 import assert from 'node:assert/strict';
-import { runWorkers, WorkQueue } from '../../src/controller/queue.js';
-import { createMetrics, queueMetrics, reconcileMetrics } from '../../src/server/metrics.js';
+import { runWorkers } from '../../src/runtime/workers.js';
+import { RateLimitingQueue } from '../../src/runtime/workqueue/rate-limiting-queue.js';
+import { createMetrics, queueMetrics, reconcileMetrics } from '../../src/metrics/metrics.js';
 
 const EXPECTED_NAMES = [
   'controller_runtime_reconcile_total',
@@ -39,7 +40,7 @@ describe('createMetrics', () => {
 
   it('records queue and reconcile activity under the queue and controller names', async () => {
     const metrics = createMetrics({ processMetrics: false });
-    const queue = new WorkQueue({ metrics: queueMetrics(metrics, 'tools') });
+    const queue = new RateLimitingQueue({ metrics: queueMetrics(metrics, 'tools') });
     let calls = 0;
     const workers = runWorkers(
       queue,

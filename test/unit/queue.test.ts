@@ -1,17 +1,11 @@
 // The work queue's contract, one behaviour per test: client-go's fair, stingy, rate-limited
 // semantics, the worker loop's mapping of reconcile results, shutdown and metrics hooks.
 import assert from 'node:assert/strict';
-import {
-  defaultControllerRateLimiter,
-  ExponentialFailureRateLimiter,
-  runWorkers,
-  systemClock,
-  WorkQueue,
-  type Clock,
-  type QueueMetrics,
-  type Result,
-  type Timer,
-} from '../../src/controller/queue.js';
+import { systemClock, type Clock, type Timer } from '../../src/runtime/clock.js';
+import { runWorkers, type Result } from '../../src/runtime/workers.js';
+import { type QueueMetrics } from '../../src/runtime/workqueue/metrics.js';
+import { defaultControllerRateLimiter, ExponentialFailureRateLimiter } from '../../src/runtime/workqueue/rate-limiters.js';
+import { RateLimitingQueue } from '../../src/runtime/workqueue/rate-limiting-queue.js';
 
 /** Time moves only when a test says so; due timers fire in order of due time, then creation. */
 class FakeClock implements Clock {
@@ -72,9 +66,9 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-describe('WorkQueue', () => {
+describe('RateLimitingQueue', () => {
   it('marks a key added while it is processed dirty, and hands it out again only after done', async () => {
-    const queue = new WorkQueue({ clock: new FakeClock() });
+    const queue = new RateLimitingQueue({ clock: new FakeClock() });
     queue.add('tool-a');
     assert.equal(await queue.get(), 'tool-a', 'first get returns the added key');
 
@@ -90,7 +84,7 @@ describe('WorkQueue', () => {
   });
 
   it('processes a key added many times before it is processed only once', async () => {
-    const queue = new WorkQueue({ clock: new FakeClock() });
+    const queue = new RateLimitingQueue({ clock: new FakeClock() });
     for (let i = 0; i < 10; i++) queue.add('tool-a');
     assert.equal(queue.len(), 1, `10 adds of one key should leave 1 pending key, saw ${queue.len()}`);
 
@@ -107,7 +101,7 @@ describe('WorkQueue', () => {
   });
 
   it('hands keys out in the order they were first added (FIFO)', async () => {
-    const queue = new WorkQueue({ clock: new FakeClock() });
+    const queue = new RateLimitingQueue({ clock: new FakeClock() });
     for (const key of ['c', 'a', 'b', 'a', 'c', 'd']) queue.add(key);
     const order: Array<string | undefined> = [];
     for (let i = 0; i < 4; i++) order.push(await queue.get());
@@ -115,7 +109,7 @@ describe('WorkQueue', () => {
   });
 
   it('never lets two of many workers process one key at once, and processes every key after its last add', async () => {
-    const queue = new WorkQueue({ clock: new FakeClock() });
+    const queue = new RateLimitingQueue({ clock: new FakeClock() });
     const keys = ['a', 'b', 'c', 'd', 'e'];
     const active = new Map<string, number>();
     const maxActivePerKey = new Map<string, number>();
@@ -178,7 +172,7 @@ describe('rate limiting', () => {
 
   it('applies the backoff to addRateLimited through the queue', async () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock });
+    const queue = new RateLimitingQueue({ clock });
     for (const expected of [5, 10, 20]) {
       queue.addRateLimited('tool-a');
       clock.advance(expected - 1);
@@ -194,7 +188,7 @@ describe('rate limiting', () => {
 
   it('spreads a storm of failures across many keys at the token bucket rate (10 qps, burst 100)', () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock, rateLimiter: defaultControllerRateLimiter({ clock }) });
+    const queue = new RateLimitingQueue({ clock, rateLimiter: defaultControllerRateLimiter({ clock }) });
     for (let i = 0; i < 150; i++) queue.addRateLimited(`tool-${i}`);
 
     clock.advance(5);
@@ -209,7 +203,7 @@ describe('rate limiting', () => {
 describe('addAfter', () => {
   it('adds the key only once the delay has passed on the clock', () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock });
+    const queue = new RateLimitingQueue({ clock });
     queue.addAfter('tool-a', 100);
     clock.advance(99);
     assert.equal(queue.len(), 0, 'the key must not be pending before its delay ends');
@@ -219,7 +213,7 @@ describe('addAfter', () => {
 
   it('keeps the earlier of two pending delays for one key', async () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock });
+    const queue = new RateLimitingQueue({ clock });
     queue.addAfter('sooner', 100);
     queue.addAfter('sooner', 50);
     queue.addAfter('later', 50);
@@ -234,7 +228,7 @@ describe('addAfter', () => {
   });
 
   it('adds at once when the delay is not positive', () => {
-    const queue = new WorkQueue({ clock: new FakeClock() });
+    const queue = new RateLimitingQueue({ clock: new FakeClock() });
     queue.addAfter('tool-a', 0);
     assert.equal(queue.len(), 1, 'a zero delay is an immediate add');
   });
@@ -243,7 +237,7 @@ describe('addAfter', () => {
 describe('runWorkers', () => {
   it('forgets the backoff and re-adds after requeueAfter when reconcile asks for it', async () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock });
+    const queue = new RateLimitingQueue({ clock });
     const results: Result[] = [{ requeueAfter: 1000 }, {}];
     let calls = 0;
     queue.addRateLimited('tool-a');
@@ -264,7 +258,7 @@ describe('runWorkers', () => {
 
   it('retries a throwing reconcile with backoff and forgets it on success', async () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock });
+    const queue = new RateLimitingQueue({ clock });
     const errors: string[] = [];
     let calls = 0;
     const workers = runWorkers(
@@ -295,14 +289,14 @@ describe('runWorkers', () => {
   });
 
   it('refuses a worker count that is not a positive integer', async () => {
-    await assert.rejects(runWorkers(new WorkQueue(), 0, async () => ({})), RangeError, 'zero workers is a bug');
+    await assert.rejects(runWorkers(new RateLimitingQueue(), 0, async () => ({})), RangeError, 'zero workers is a bug');
   });
 });
 
 describe('shutdown', () => {
   it('shutDownWithDrain waits for in-flight work, drops pending keys, then get() yields undefined', async () => {
     const clock = new FakeClock();
-    const queue = new WorkQueue({ clock });
+    const queue = new RateLimitingQueue({ clock });
     const gates = new Map([['a', deferred()], ['b', deferred()]]);
     const started: string[] = [];
     const finished: string[] = [];
@@ -338,7 +332,7 @@ describe('shutdown', () => {
   });
 
   it('releases workers waiting in get() when the queue is shut down', async () => {
-    const queue = new WorkQueue({ clock: new FakeClock() });
+    const queue = new RateLimitingQueue({ clock: new FakeClock() });
     const waiting = queue.get();
     queue.shutDown();
     assert.equal(await waiting, undefined, 'a waiting get() resolves undefined on shutdown');
@@ -366,7 +360,7 @@ describe('queue metrics hooks', () => {
 
   it('reports depth going up on add and down on get, and counts adds once per pending key', async () => {
     const { metrics, events } = recorder();
-    const queue = new WorkQueue({ clock: new FakeClock(), metrics });
+    const queue = new RateLimitingQueue({ clock: new FakeClock(), metrics });
     queue.add('a');
     queue.add('b');
     queue.add('a');
@@ -379,7 +373,7 @@ describe('queue metrics hooks', () => {
   it('reports time in queue, work duration, unfinished work and retries', async () => {
     const clock = new FakeClock();
     const { metrics, events } = recorder();
-    const queue = new WorkQueue({ clock, metrics, metricsUpdatePeriodMs: 500 });
+    const queue = new RateLimitingQueue({ clock, metrics, metricsUpdatePeriodMs: 500 });
     queue.add('a');
     clock.advance(2000);
     const key = (await queue.get()) ?? '';

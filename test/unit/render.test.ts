@@ -1,7 +1,7 @@
 // renderBuildNamespace: the objects of a tool's build namespace, exactly as they are applied.
 import { effectivePolicy, type EffectivePolicy } from '../../src/policy/effective.js';
-import { renderBuildNamespace } from '../../src/render/build-namespace.js';
-import type { DesiredObject } from '../../src/render/object.js';
+import { renderBuildNamespace } from '../../src/render/build-namespace-objects.js';
+import type { DesiredObject } from '../../src/api/meta.js';
 import type { BuildQuotaPolicySpec, LimitRangeItem } from '../../src/api/types.js';
 import { bqp, toolNs } from './fixtures/policy.js';
 

@@ -2,7 +2,7 @@ import type { BuildsSection } from '../../src/api/types.js';
 import {
   DEFAULT_KEEP_FAILED, DEFAULT_KEEP_SUCCESSFUL, finishedAt, nextExpiryMs, retentionOf, runOutcome, runsToDelete,
   type PipelineRunView,
-} from '../../src/render/retention.js';
+} from '../../src/render/retention-decision.js';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const at = (secondsBeforeNow: number) => new Date(NOW - secondsBeforeNow * 1000).toISOString();

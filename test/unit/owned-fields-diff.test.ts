@@ -1,7 +1,7 @@
 // diffObject compares only the fields we own. The live objects below are shaped as a real
 // kube-apiserver v1.36 returned them after a server-side apply of the desired ones.
-import { diffObject, needsRecreate, type FieldDiff } from '../../src/render/diff.js';
-import type { DesiredObject } from '../../src/render/object.js';
+import { diffObject, needsRecreate, type FieldDiff } from '../../src/render/owned-fields-diff.js';
+import type { DesiredObject } from '../../src/api/meta.js';
 
 const owner = { 'app.kubernetes.io/managed-by': 'build-namespace-operator', 'builds.toolforge.org/tool': 'rt' };
 

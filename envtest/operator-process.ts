@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import yaml from 'js-yaml';
 import { configForServiceAccount } from './cluster.js';
-import type { KubeClient } from '../../src/kube/client.js';
+import type { KubeClient } from '../src/kube/client.js';
 import type { ControlPlaneInfo } from './controlplane.js';
 import { freePort, repoRoot } from './controlplane.js';
-import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from './operator.js';
+import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from './install.js';
 import { Pki } from './pki.js';
 
 /** One JSON line of the operator's log. */

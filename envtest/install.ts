@@ -1,17 +1,14 @@
-// Runs the operator in-process for an integration test, under its own identity: the
-// ServiceAccount and ClusterRole of manifests/, never the admin.
+// Installs what the operator needs on a cluster, as an admin would: the CRD, the tool
+// ClusterRole and the operator's own RBAC from manifests/; and applies any manifest file.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
-import type { KubeObject } from '../../src/kube/informer.js';
-import { ResourceTypes } from '../../src/kube/resources.js';
-import { Writer } from '../../src/kube/writer.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics, type OperatorMetrics } from '../../src/server/metrics.js';
-import { DEFAULT_OPTIONS, Operator, type OperatorOptions } from '../../src/controller/operator.js';
-import { configForServiceAccount, controlPlaneInfo, eventually } from './cluster.js';
+import { KubeClient, loadKubeConfig } from '../src/kube/client.js';
+import type { KubeObject } from '../src/api/meta.js';
+import { ResourceTypes } from '../src/kube/resources.js';
+import { Writer } from '../src/kube/writer.js';
+import { controlPlaneInfo, eventually } from './cluster.js';
 import { repoRoot } from './controlplane.js';
 
 /** The operator's ServiceAccount, as manifests/rbac.yaml makes it. */
@@ -51,34 +48,4 @@ export async function installOperatorPrerequisites(client: KubeClient): Promise<
   await eventually(async () => {
     await client.request('GET', '/apis/builds.toolforge.org/v1alpha1/buildquotapolicies');
   }, { timeoutMs: 20_000 });
-}
-
-export interface RunningOperator {
-  operator: Operator;
-  client: KubeClient;
-  metrics: OperatorMetrics;
-  /** Writes this operator sent, by "VERB kind-path". */
-  writes: string[];
-  stop(): Promise<void>;
-}
-
-/** Starts an operator as the operator's ServiceAccount and waits until it reconciles. */
-export async function startOperator(options: Partial<OperatorOptions> = {}): Promise<RunningOperator> {
-  const client = new KubeClient(await configForServiceAccount(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT));
-  const writes: string[] = [];
-  client.onRequest((verb, path) => {
-    if (!['GET', 'WATCH'].includes(verb)) writes.push(`${verb} ${path}`);
-  });
-  const metrics = createMetrics({ processMetrics: false });
-  const log = createLogger(process.env.BNO_TEST_LOG_LEVEL ?? 'error');
-  const operator = new Operator(client, log, metrics, { ...DEFAULT_OPTIONS, statusIntervalMs: 200, ...options });
-  await operator.startCaches();
-  await operator.startWorkers();
-  return {
-    operator, client, metrics, writes,
-    async stop() {
-      await operator.stop(5_000);
-      client.close();
-    },
-  };
 }

@@ -1,7 +1,8 @@
 // The operator's Prometheus registry: controller-runtime's controller and workqueue metrics
 // under their usual names (so existing dashboards and alerts work), plus the operator's own.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { QueueMetrics, ReconcileMetrics, ReconcileOutcome } from '../controller/queue.js';
+import type { ReconcileMetrics, ReconcileOutcome } from '../runtime/workers.js';
+import type { QueueMetrics } from '../runtime/workqueue/metrics.js';
 
 export const TOOL_STATES = ['ready', 'pending', 'failed', 'orphaned'] as const;
 export type ToolState = (typeof TOOL_STATES)[number];

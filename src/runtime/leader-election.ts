@@ -4,8 +4,8 @@
 // are never compared); the leader renews every retry period and gives up leadership when
 // it could not renew within the renew deadline; on shutdown it releases the lease so a
 // standby takes over at once.
-import { isConflict, isNotFound, type KubeClient } from './client.js';
-import { collectionPath, LEASES, objectPath } from './resources.js';
+import { isConflict, isNotFound, type KubeClient } from '../kube/client.js';
+import { collectionPath, LEASES, objectPath } from '../kube/resources.js';
 
 export interface LeaderElectionOptions {
   namespace: string;

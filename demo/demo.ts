@@ -3,18 +3,18 @@
 // may and may not do, its quota refusing a pod, a hand edit undone, a removed tool's build
 // namespace deleted. Stops everything at the end, or with --keep (KEEP=1) stays up until Ctrl-C.
 import { join } from 'node:path';
-import { startSupervisedControlPlane, type SupervisedControlPlane } from '../test/harness/spawn.js';
-import { applyFiles, installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../test/harness/operator.js';
-import { configFor, eventually } from '../test/harness/cluster.js';
-import { repoRoot } from '../test/harness/controlplane.js';
-import { runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess } from '../test/harness/operator-process.js';
-import { ApiError, errorMessage, KubeClient, loadKubeConfig } from './kube/client.js';
-import type { KubeObject } from './kube/informer.js';
-import { collectionPath, EVENTS, NAMESPACES, objectPath, RESOURCE_QUOTAS } from './kube/resources.js';
-import { LABEL_READY, LABEL_TOOL, TOOL_NAMESPACE_PREFIX } from './api/types.js';
-import { buildNamespaceName } from './render/index.js';
-import { collectStatus, formatStatus } from './cli/status.js';
-import { formatTable } from './cli/table.js';
+import { startSupervisedControlPlane, type SupervisedControlPlane } from '../envtest/spawn.js';
+import { applyFiles, installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../envtest/install.js';
+import { configFor, eventually } from '../envtest/cluster.js';
+import { repoRoot } from '../envtest/controlplane.js';
+import { runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess } from '../envtest/operator-process.js';
+import { ApiError, errorMessage, KubeClient, loadKubeConfig } from '../src/kube/client.js';
+import type { KubeObject } from '../src/api/meta.js';
+import { collectionPath, EVENTS, NAMESPACES, objectPath, RESOURCE_QUOTAS } from '../src/kube/resources.js';
+import { LABEL_READY, LABEL_TOOL, TOOL_NAMESPACE_PREFIX } from '../src/api/types.js';
+import { buildNamespaceName } from '../src/render/index.js';
+import { collectStatus, formatStatus } from '../src/cli/status.js';
+import { formatTable } from '../src/cli/table.js';
 
 const keep = process.argv.includes('--keep') || ['1', 'true', 'yes'].includes(process.env.KEEP ?? '');
 const root = repoRoot();

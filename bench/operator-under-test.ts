@@ -1,12 +1,12 @@
 // The operator under test as a child process, started as its container starts it
-// (`dist/src/cli.js run`, or dist/bench/operator-process.js where the CLI is not built):
+// (`dist/src/cli.js run`, or dist-tools/bench/operator-entry.js where the CLI is not built):
 // asked whether it is ready and what its metrics say, measured from /proc (RSS, its peak,
 // CPU time) and stopped with SIGTERM as a Deployment would stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { freePort, repoRoot } from '../test/harness/controlplane.js';
+import { freePort, repoRoot } from '../envtest/controlplane.js';
 import { cpuSeconds, memory } from './procfs.js';
 
 export interface OperatorProcessOptions {
@@ -17,7 +17,7 @@ export interface OperatorProcessOptions {
   nodeArgs?: string[];
   workers?: number;
   logLevel?: string;
-  /** `cli`: dist/src/cli.js run (the default where it is built); `bench`: dist/bench/operator-process.js. */
+  /** `cli`: dist/src/cli.js run (the default where it is built); `bench`: dist-tools/bench/operator-entry.js. */
   entry?: 'cli' | 'bench';
 }
 
@@ -32,7 +32,7 @@ function operatorCommand(options: OperatorProcessOptions, address: string): { ar
       env: {},
     };
   }
-  const entry = join(repoRoot(), 'dist/bench/operator-process.js');
+  const entry = join(repoRoot(), 'dist-tools/bench/operator-entry.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run "make build" first`);
   return {
     args: [entry],

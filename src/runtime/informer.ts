@@ -2,27 +2,10 @@
 // indexed cache. It adds what client-node's informer lacks: a restart with backoff on any
 // error, a relist on 410 Gone, a watchdog for a watch that went quiet, a periodic relist
 // that emits only real changes, and a `synced` promise.
-import type { KubeClient } from './client.js';
-import { ApiError, errorMessage, isGone } from './client.js';
-import { collectionPath, type ResourceType } from './resources.js';
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-}
-
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-}
+import type { KubeClient } from '../kube/client.js';
+import { ApiError, errorMessage, isGone } from '../kube/client.js';
+import { collectionPath, type ResourceType } from '../kube/resources.js';
+import type { KubeObject, ObjectMeta } from '../api/meta.js';
 
 export type ChangeType = 'add' | 'update' | 'delete';
 export type ChangeHandler<T> = (type: ChangeType, obj: T, old?: T) => void;

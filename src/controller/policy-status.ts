@@ -1,7 +1,20 @@
-// What each tool's last reconcile found, summed up per policy for its status. The sums
-// are pure; the writer flushes them at most once a second and only where they changed,
-// so a fleet of thousands of reconciles costs a handful of status writes, not one each.
-import { STATUS_MAX_LISTED, type BuildQuotaPolicyStatus, type Condition, type ToolFailure } from '../api/types.js';
+// The policy-status controller: what each tool's last reconcile found, summed up per policy
+// for its status. The sums are pure; the controller flushes them at most once an interval
+// and only where they changed, so a fleet of thousands of reconciles costs a handful of
+// status writes, not one each.
+import {
+  ANNOTATION_ALLOW_MASS_DELETION, API_VERSION, KIND, STATUS_MAX_LISTED,
+  type BuildQuotaPolicy, type BuildQuotaPolicyStatus, type Condition, type ToolFailure,
+} from '../api/types.js';
+import { errorMessage } from '../kube/client.js';
+import { targetOf, type EventRecorder } from '../kube/events.js';
+import type { ObjectWriter } from '../kube/writer.js';
+import type { Logger } from '../log.js';
+import type { OperatorMetrics } from '../metrics/metrics.js';
+import type { Informer } from '../runtime/informer.js';
+import type { Runnable } from '../runtime/manager.js';
+import { massDeletionAllowed } from './build-namespace-reconciler.js';
+import type { DeletionGuard } from './deletion-guard.js';
 
 export type ToolState = 'ready' | 'pending' | 'failed' | 'orphaned';
 
@@ -122,4 +135,87 @@ export function statusChanged(a: BuildQuotaPolicyStatus | undefined, b: BuildQuo
     (s.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration]),
   ]);
   return canonical(a) !== canonical(b);
+}
+
+export interface PolicyStatusDeps {
+  policies: Informer<BuildQuotaPolicy>;
+  tracker: ToolStatusTracker;
+  guard: DeletionGuard;
+  writer: ObjectWriter;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  log: Logger;
+  intervalMs: number;
+  /** Whether every tool has been reconciled once: before that the sums are partial. */
+  firstPassDone: () => boolean;
+  /** Why build retention is off (Tekton not installed), or undefined while it is on. */
+  retentionMessage: () => string | undefined;
+}
+
+export class PolicyStatusController implements Runnable {
+  readonly name = 'policystatus';
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly deps: PolicyStatusDeps) {}
+
+  async start(): Promise<void> {
+    this.timer ??= setInterval(() => void this.flushStatus(), this.deps.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+  }
+
+  /** Writes each policy's status where it changed; coalesced to one pass per interval. */
+  async flushStatus(): Promise<void> {
+    // Before every tool has been reconciled once, the sums count only some of them.
+    if (!this.deps.firstPassDone()) return;
+    const holdActive = this.deps.guard.active;
+    this.deps.metrics.deletionHoldActive.set(holdActive ? 1 : 0);
+    const counts = this.deps.tracker.countByState();
+    for (const [state, n] of Object.entries(counts)) this.deps.metrics.tools.set({ state }, n);
+    const policies = this.deps.policies.list();
+    const sums = this.deps.tracker.summarise(policies.map((p) => p.metadata.name));
+    const now = new Date().toISOString();
+    const lifted = massDeletionAllowed(policies);
+    const hold = holdActive && !lifted ? this.holdMessage() : undefined;
+    for (const policy of policies) {
+      const sum = sums.get(policy.metadata.name)!;
+      const status: BuildQuotaPolicyStatus = {
+        observedGeneration: policy.metadata.generation,
+        conditions: policyConditions(sum, policy.metadata.generation, hold, this.deps.retentionMessage(), policy.status?.conditions, now),
+        matchedTools: sum.matchedTools,
+        readyTools: sum.readyTools,
+        failedTools: sum.failedTools,
+        failures: sum.failures,
+        ...(hold ? {
+          deletionHold: {
+            since: new Date(this.deps.guard.heldSince ?? Date.now()).toISOString(),
+            pendingDeletions: this.deps.guard.heldTools.length,
+            tools: this.deps.guard.heldTools.slice(0, STATUS_MAX_LISTED),
+            message: hold,
+          },
+        } : {}),
+      };
+      if (!statusChanged(policy.status, status)) continue;
+      try {
+        await this.deps.writer.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name: policy.metadata.name }, status });
+        this.deps.metrics.apiWrites.inc({ verb: 'apply', kind: KIND });
+        const ready = status.conditions?.find((c) => c.type === 'Ready');
+        const wasReady = policy.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status === 'True' && (wasReady?.status !== 'True' || wasReady.observedGeneration !== ready.observedGeneration)) {
+          await this.deps.events.record(targetOf(policy),
+            'Normal', 'RolledOut', `generation ${policy.metadata.generation} is in force in all ${sum.readyTools} matched tools`);
+        }
+      } catch (err) {
+        this.deps.log.warn('policy status not written', { policy: policy.metadata.name, error: errorMessage(err) });
+      }
+    }
+  }
+
+  private holdMessage(): string {
+    const held = this.deps.guard.heldTools;
+    return `deletion of ${held.length} build namespace(s) held back (${held.slice(0, 5).join(', ')}${held.length > 5 ? ', …' : ''}); ` +
+      `fix the selector or tool namespaces, or annotate a BuildQuotaPolicy with ${ANNOTATION_ALLOW_MASS_DELETION}`;
+  }
 }

@@ -1,6 +1,6 @@
 // A real Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC, its own CA and
 // service-account keys) and kube-controller-manager, started from the cached binaries that
-// test/testenv/build.sh makes, and stopped with everything they wrote.
+// envtest/go/build.sh makes, and stopped with everything they wrote.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -49,7 +49,7 @@ export function repoRoot(): string {
 /** The cache directory that `make testenv` fills. */
 export function testenvBinDir(): string {
   if (process.env.BNO_TESTENV_DIR) return process.env.BNO_TESTENV_DIR;
-  return execFileSync('bash', [join(repoRoot(), 'test/testenv/build.sh'), '--dir'], { encoding: 'utf8' }).trim();
+  return execFileSync('bash', [join(repoRoot(), 'envtest/go/build.sh'), '--dir'], { encoding: 'utf8' }).trim();
 }
 
 /** A free TCP port on loopback, for the control plane and for operators under test. */

@@ -8,20 +8,22 @@ import {
 } from '../api/types.js';
 import { toolFromNamespace, toolNamespaceName } from '../api/tool.js';
 import { effectivePolicy, policiesForTool } from '../policy/index.js';
-import { diffObject, needsRecreate, renderBuildNamespace, type DesiredObject } from '../render/index.js';
+import { diffObject, needsRecreate, renderBuildNamespace } from '../render/index.js';
+import type { DesiredObject } from '../api/meta.js';
 import { errorMessage, isNotFound } from '../kube/client.js';
 import { targetOf, type EventRecorder } from '../kube/events.js';
-import type { Informer, KubeObject } from '../kube/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import type { KubeObject } from '../api/meta.js';
 import { NAMESPACES, type ResourceType } from '../kube/resources.js';
 import type { ObjectWriter } from '../kube/writer.js';
 import type { Logger } from '../log.js';
-import type { OperatorMetrics } from '../server/metrics.js';
+import type { OperatorMetrics } from '../metrics/metrics.js';
 import type { DeletionGuard } from './deletion-guard.js';
-import type { Result } from './queue.js';
+import type { Result } from '../runtime/workers.js';
 import { objectKey, type RecentWrites } from './recent-writes.js';
-import type { ToolStatusTracker } from './status.js';
+import type { ToolStatusTracker } from './policy-status.js';
 import type { ReplicationSources } from './replication.js';
-import { renderReplicas, type ReplicaProblem } from '../render/replica.js';
+import { renderReplicas, type ReplicaProblem } from '../render/replicas.js';
 
 /** How often a tool whose deletion is held back looks again. */
 const HELD_RECHECK_MS = 15_000;

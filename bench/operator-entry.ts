@@ -2,7 +2,7 @@
 // in a child process of its own so that its RSS is its own and a restart is a real one.
 // Configured by environment: BNO_BENCH_KUBECONFIG, BNO_BENCH_ADDRESS (/metrics and /readyz),
 // BNO_BENCH_LOG_LEVEL, BNO_BENCH_WORKERS.
-import { DEFAULT_RUN_CONFIG, runOperator } from '../src/main.js';
+import { DEFAULT_RUN_CONFIG, runOperator } from '../src/cli/run-operator.js';
 
 // The benchmark holds our stdin: when it goes away, so do we, as if told to stop.
 process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));

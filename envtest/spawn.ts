@@ -13,7 +13,7 @@ export interface SupervisedControlPlane {
 }
 
 export async function startSupervisedControlPlane(options: ControlPlaneOptions = {}): Promise<SupervisedControlPlane> {
-  const script = join(repoRoot(), 'dist/test/harness/supervisor.js');
+  const script = join(repoRoot(), 'dist-tools/envtest/supervisor.js');
   const child = spawn(process.execPath, [script], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, BNO_CONTROL_PLANE_OPTIONS: JSON.stringify(options) },

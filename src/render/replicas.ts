@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import { ANNOTATION_REPLICATED_FROM, ANNOTATION_SOURCE_HASH } from '../api/types.js';
 import type { EffectiveReplicateEntry } from '../policy/effective.js';
 import { selectorMatches } from '../policy/select.js';
-import { ownerLabels } from './build-namespace.js';
-import type { DesiredObject } from './object.js';
+import { ownerLabels } from './build-namespace-objects.js';
+import type { DesiredObject } from '../api/meta.js';
 
 /** The parts of a source object a copy is made from. */
 export interface SourceObject {

@@ -33,7 +33,7 @@ import {
   TOOL_ROLE_BINDING_NAME,
   buildNamespaceName,
 } from './names.js';
-import type { DesiredObject } from './object.js';
+import type { DesiredObject } from '../api/meta.js';
 
 export const RBAC_API_GROUP = 'rbac.authorization.k8s.io';
 

@@ -1,0 +1,82 @@
+// The operator's controllers, set up on a manager (kubebuilder's SetupWithManager): build
+// namespaces, policy status and build retention, sharing one cache, one writer and one
+// deletion guard. `run`, `plan` and the tests all assemble the operator here.
+import type { KubeObject } from '../api/meta.js';
+import { EventRecorder } from '../kube/events.js';
+import { ResourceTypes } from '../kube/resources.js';
+import { Writer, type ObjectWriter } from '../kube/writer.js';
+import type { InformerCacheOptions } from '../runtime/cache.js';
+import type { Manager } from '../runtime/manager.js';
+import { BuildNamespaceController, keepOwnManagedFields } from './build-namespaces.js';
+import { DeletionGuard } from './deletion-guard.js';
+import { PolicyStatusController, ToolStatusTracker } from './policy-status.js';
+import { buildsForNamespace, RetentionController } from './retention.js';
+
+export interface OperatorOptions {
+  workers: number;
+  /** Relist every informer this often, as a safety net under the watches; 0 = never. */
+  relistIntervalMs: number;
+  deletionGuard: { maxShare: number; maxCount: number; windowMs: number };
+  statusIntervalMs: number;
+}
+
+export const DEFAULT_OPTIONS: OperatorOptions = {
+  workers: 8,
+  relistIntervalMs: 30 * 60_000,
+  deletionGuard: { maxShare: 0.1, maxCount: 5, windowMs: 60_000 },
+  statusIntervalMs: 1_000,
+};
+
+/** The cache settings the operator's controllers expect of their manager. */
+export function cacheOptions(options: OperatorOptions): InformerCacheOptions {
+  return { relistIntervalMs: options.relistIntervalMs, defaultTransform: <T extends KubeObject>(obj: T) => keepOwnManagedFields(obj) };
+}
+
+export interface Controllers {
+  buildNamespaces: BuildNamespaceController;
+  status: PolicyStatusController;
+  retention: RetentionController;
+  tracker: ToolStatusTracker;
+  guard: DeletionGuard;
+}
+
+/** `plan` records writes and sends no Events. */
+export interface ControllerOverrides {
+  writer?: ObjectWriter;
+  events?: EventRecorder;
+}
+
+export function addControllers(manager: Manager, options: OperatorOptions = DEFAULT_OPTIONS, overrides: ControllerOverrides = {}): Controllers {
+  const { client, cache, log, metrics } = manager;
+  const types = new ResourceTypes(client);
+  const writer = overrides.writer ?? new Writer(client, types);
+  const events = overrides.events ?? new EventRecorder(client);
+  const tracker = new ToolStatusTracker();
+  const guard = new DeletionGuard(options.deletionGuard);
+  let retentionMessage: string | undefined;
+  // Retention is told of namespaces and policies by the build-namespace controller's events.
+  const later: { retention?: RetentionController } = {};
+  const buildNamespaces = new BuildNamespaceController({
+    cache, types, writer, events, guard, status: tracker, metrics, log, workers: options.workers,
+    onBuildNamespaceChanged: (namespace) => later.retention?.enqueue(namespace),
+    onPolicyChanged: () => later.retention?.enqueueAll(),
+  });
+  const retention = new RetentionController(client, cache, log.child({ controller: 'retention' }), metrics, buildsForNamespace(buildNamespaces.caches), {
+    writer: overrides.writer,
+    onAvailabilityChange: (available, message) => {
+      retentionMessage = available ? undefined : message;
+      tracker.touch();
+    },
+  });
+  later.retention = retention;
+  const status = new PolicyStatusController({
+    policies: buildNamespaces.caches.policies, tracker, guard, writer, events, metrics, log,
+    intervalMs: options.statusIntervalMs,
+    firstPassDone: () => buildNamespaces.firstPassDone,
+    retentionMessage: () => retentionMessage,
+  });
+  manager.add(buildNamespaces);
+  manager.add(status);
+  manager.add(retention);
+  return { buildNamespaces, status, retention, tracker, guard };
+}
