@@ -7,7 +7,7 @@ JEST_ARGS ?=
 IMAGE ?= build-namespace-operator:dev
 TOOLS ?= 1000
 
-.PHONY: all deps build lint typecheck test test-unit testenv demo bench image deploy clean
+.PHONY: all deps build lint typecheck generate verify-generated test test-unit testenv demo bench image deploy clean
 
 all: build
 
@@ -22,8 +22,16 @@ build: deps
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
 
-lint: deps typecheck
+lint: deps typecheck verify-generated
 	npx eslint .
+
+# src/api/generated/ (the BuildQuotaPolicy types and schema) from the CRD in crds/, the one
+# place a field is declared; verify-generated fails when the committed files are stale.
+generate: deps
+	npm run --silent generate
+
+verify-generated: deps
+	npm run --silent verify-generated
 
 # Builds etcd, kube-apiserver and kube-controller-manager, and for the build-cluster
 # simulation kube-scheduler, kwok and the Tekton controller, from pinned Go modules into a
