@@ -134,7 +134,7 @@ function walkScalar(w: Walk, node: JSONSchemaProps, value: unknown, path: string
     const isInt = typeof value === 'number' && Number.isInteger(value);
     if (!isInt && typeof value !== 'string') return blocking(w, path, `must be of type integer or string, not ${typeName(value)}`);
     if (typeof value === 'string' && node.maxLength !== undefined && characters(value) > node.maxLength) {
-      return blocking(w, path, `Too long: may not be longer than ${node.maxLength} characters`);
+      return blocking(w, path, `Too long: may not be more than ${node.maxLength} bytes`);
     }
     if (typeof value === 'string') checkString(w, node, value, path);
     return typeof value === 'number' ? BigInt(value) : value;
@@ -143,7 +143,7 @@ function walkScalar(w: Walk, node: JSONSchemaProps, value: unknown, path: string
     case 'string':
       if (typeof value !== 'string') return blocking(w, path, `must be of type string, not ${typeName(value)}`);
       if (node.maxLength !== undefined && characters(value) > node.maxLength) {
-        return blocking(w, path, `Too long: may not be longer than ${node.maxLength} characters`);
+        return blocking(w, path, `Too long: may not be more than ${node.maxLength} bytes`);
       }
       checkString(w, node, value, path);
       return value;
@@ -167,7 +167,7 @@ function walkScalar(w: Walk, node: JSONSchemaProps, value: unknown, path: string
   }
 }
 
-function walkObject(w: Walk, node: JSONSchemaProps, value: unknown, path: string): JsonObject | undefined {
+function walkObject(w: Walk, node: JSONSchemaProps, value: unknown, path: string, rulePath: string): JsonObject | undefined {
   if (!isObject(value)) return blocking(w, path, `must be of type object, not ${typeName(value)}`);
   const values = mapValueSchema(node);
   const out: JsonObject = {};
@@ -178,13 +178,14 @@ function walkObject(w: Walk, node: JSONSchemaProps, value: unknown, path: string
     // The server prunes null fields before validating, so a null is an absent field.
     if (v === null && sub?.nullable !== true) continue;
     count++;
-    const at = prop === undefined && values !== undefined ? key(path, name) : child(path, name);
+    const at = child(path, name);
     if (sub === undefined) {
       if (node['x-kubernetes-preserve-unknown-fields'] === true) out[name] = untypedCelValue(v);
       else w.issues.push({ field: at, message: `unknown field ${describe(at)}` });
       continue;
     }
-    out[name] = walkNode(w, sub, v, at);
+    // The server's OpenAPI checks name a map entry path.key, its CEL rules path[key].
+    out[name] = walkNode(w, sub, v, at, prop === undefined ? key(rulePath, name) : child(rulePath, name));
   }
   if (node.maxProperties !== undefined && count > node.maxProperties) {
     blocking(w, path, `Too many: ${count}: must have at most ${node.maxProperties} items`);
@@ -198,7 +199,7 @@ function walkObject(w: Walk, node: JSONSchemaProps, value: unknown, path: string
   return out;
 }
 
-function walkArray(w: Walk, node: JSONSchemaProps, value: unknown, path: string): unknown[] | undefined {
+function walkArray(w: Walk, node: JSONSchemaProps, value: unknown, path: string, rulePath: string): unknown[] | undefined {
   if (!Array.isArray(value)) return blocking(w, path, `must be of type array, not ${typeName(value)}`);
   if (node.maxItems !== undefined && value.length > node.maxItems) {
     blocking(w, path, `Too many: ${value.length}: must have at most ${node.maxItems} items`);
@@ -212,7 +213,7 @@ function walkArray(w: Walk, node: JSONSchemaProps, value: unknown, path: string)
   const seen = new Map<string, number>();
   const items = node.items;
   const out = value.map((item: unknown, i) => {
-    const celItem = items === undefined ? untypedCelValue(item) : walkNode(w, items, item, index(path, i));
+    const celItem = items === undefined ? untypedCelValue(item) : walkNode(w, items, item, index(path, i), index(rulePath, i));
     let identity: unknown;
     if (listType === 'set') identity = item;
     else if (listType === 'map' && isObject(item)) identity = Object.fromEntries(mapKeys.map((k) => [k, item[k]]));
@@ -226,8 +227,11 @@ function walkArray(w: Walk, node: JSONSchemaProps, value: unknown, path: string)
   return out;
 }
 
-/** Walks one node: the structural checks now, its CEL rules queued; the value as CEL sees it. */
-function walkNode(w: Walk, node: JSONSchemaProps, value: unknown, path: string): unknown {
+/**
+ * Walks one node: the structural checks now (reported at `path`), its CEL rules queued (reported
+ * at `rulePath`); returns the value as CEL sees it.
+ */
+function walkNode(w: Walk, node: JSONSchemaProps, value: unknown, path: string, rulePath = path): unknown {
   if (value !== null && node.enum !== undefined && !node.enum.some((e) => sameJson(e, value))) {
     // Only a value of the right type can be "unsupported"; a wrong type is reported as such.
     const typed = walkScalar({ issues: [], blocking: false, ruleChecks: [] }, node, value, path);
@@ -237,11 +241,11 @@ function walkNode(w: Walk, node: JSONSchemaProps, value: unknown, path: string):
   }
   let celValue: unknown;
   if (value === null) celValue = null;
-  else if (node.type === 'object') celValue = walkObject(w, node, value, path);
-  else if (node.type === 'array') celValue = walkArray(w, node, value, path);
+  else if (node.type === 'object') celValue = walkObject(w, node, value, path, rulePath);
+  else if (node.type === 'array') celValue = walkArray(w, node, value, path, rulePath);
   else celValue = walkScalar(w, node, value, path);
   const rules = node['x-kubernetes-validations'];
-  if (rules !== undefined && celValue !== undefined) w.ruleChecks.push(() => evaluateRules(rules, celValue, path));
+  if (rules !== undefined && celValue !== undefined) w.ruleChecks.push(() => evaluateRules(rules, celValue, rulePath));
   return celValue;
 }
 
