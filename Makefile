@@ -7,7 +7,7 @@ JEST_ARGS ?=
 IMAGE ?= build-namespace-operator:dev
 TOOLS ?= 1000
 
-.PHONY: all deps build build-tools lint typecheck test test-unit controlplane testenv demo bench image deploy clean
+.PHONY: all deps build build-tools lint typecheck generate verify-generated test test-unit controlplane testenv demo bench image deploy clean
 
 all: build
 
@@ -27,8 +27,16 @@ build-tools: deps
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
 
-lint: deps typecheck
+lint: deps typecheck verify-generated
 	npx eslint .
+
+# src/api/generated/ (the BuildQuotaPolicy types and schema) from the CRD in crds/, the one
+# place a field is declared; verify-generated fails when the committed files are stale.
+generate: deps
+	npm run --silent generate
+
+verify-generated: deps
+	npm run --silent verify-generated
 
 # The local control plane (etcd, kube-apiserver, kube-controller-manager), built from pinned
 # Go modules into a cache outside the repository, once per machine.

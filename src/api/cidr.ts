@@ -1,10 +1,13 @@
 // CIDR parsing with the semantics of the API server's CEL cidr library (Go's netip.ParsePrefix,
 // IPv4-mapped IPv6 refused), so NetworkPolicy ipBlocks are judged offline as the CRD judges them.
 
-export interface Cidr {
+export interface IpAddress {
   readonly family: 4 | 6;
   /** The address as an unsigned integer of 32 or 128 bits. */
   readonly address: bigint;
+}
+
+export interface Cidr extends IpAddress {
   readonly prefixLength: number;
 }
 
@@ -55,6 +58,17 @@ function parseIPv6(s: string): bigint | undefined {
   return groups.reduce((acc, g) => (acc << 16n) | g, 0n);
 }
 
+/** Parses "10.0.0.1" or "fd00::1"; undefined where the CEL isIP() would say false. */
+export function parseIp(s: string): IpAddress | undefined {
+  if (s.includes(':')) {
+    const address = parseIPv6(s);
+    if (address === undefined || address >> 32n === 0xffffn) return undefined; // IPv4-mapped IPv6
+    return { family: 6, address };
+  }
+  const address = parseIPv4(s);
+  return address === undefined ? undefined : { family: 4, address };
+}
+
 /** Parses "10.0.0.0/8" or "fd00::/8"; undefined where the CEL isCIDR() would say false. */
 export function parseCidr(s: string): Cidr | undefined {
   const slash = s.lastIndexOf('/');
@@ -85,6 +99,16 @@ function hostMask(c: Cidr): bigint {
 /** True when no address bit is set after the prefix length, as strict validation requires. */
 export function isMasked(c: Cidr): boolean {
   return (c.address & hostMask(c)) === 0n;
+}
+
+/** CEL cidr(a).containsIP(b): the address lies within the prefix. */
+export function containsIp(outer: Cidr, ip: IpAddress): boolean {
+  return containsCidr(outer, { ...ip, prefixLength: ip.family === 4 ? 32 : 128 });
+}
+
+/** CEL cidr(a).masked(): the prefix with every bit after the prefix length cleared. */
+export function maskedCidr(c: Cidr): Cidr {
+  return { ...c, address: c.address & ~hostMask(c) };
 }
 
 /** CEL cidr(a).containsCIDR(b): b lies within a (an equal prefix counts). */

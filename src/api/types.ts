@@ -1,7 +1,6 @@
-// The BuildQuotaPolicy API (builds.toolforge.org/v1alpha1) as TypeScript types, and every label,
-// annotation and API name the operator uses, kept in this one place.
-// crds/buildquotapolicies.builds.toolforge.org.yaml is the schema; test/unit/crd-schema.test.ts
-// fails when the two drift apart.
+// The BuildQuotaPolicy API (builds.toolforge.org/v1alpha1) and every label, annotation and API
+// name the operator uses. The spec and status types and the enum values are generated from the
+// CRD (src/api/generated/) and re-exported here; this file adds only what the schema does not say.
 
 export const GROUP = 'builds.toolforge.org';
 export const VERSION = 'v1alpha1';
@@ -57,197 +56,61 @@ export const TENANCY_TOOL = 'tool';
 /** maintain_kubeusers labels a tool namespace name=tool-<name>. */
 export const LABEL_TOOL_NAMESPACE_NAME = 'name';
 
-export const POD_SECURITY_LEVELS = ['privileged', 'baseline', 'restricted'] as const;
-export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+// Generated from crds/buildquotapolicies.builds.toolforge.org.yaml; see scripts/api-types.ts.
+export {
+  DELETION_POLICIES,
+  LABEL_SELECTOR_OPERATORS,
+  LIMIT_TYPES,
+  POD_SECURITY_LEVELS,
+  POLICY_TYPES,
+  PROTOCOLS,
+  SUBJECT_KINDS,
+} from './generated/buildquotapolicy.js';
+export type {
+  AccessSection,
+  BuildQuotaPolicySpec,
+  BuildQuotaPolicyStatus,
+  BuildsSection,
+  Condition,
+  DeletionHold,
+  DeletionPolicy,
+  IPBlock,
+  LabelSelector,
+  LabelSelectorOperator,
+  LabelSelectorRequirement,
+  LimitRangeItem,
+  LimitRangeSection,
+  LimitType,
+  NamespaceSection,
+  NetworkPolicyEgressRule,
+  NetworkPolicyIngressRule,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  NetworkPolicySection,
+  PodSecurityLevel,
+  PolicyType,
+  Protocol,
+  QuantityValue,
+  ReplicateEntry,
+  ResourceList,
+  ResourceQuotaSection,
+  ServiceAccountSection,
+  Subject,
+  SubjectKind,
+  ToolFailure,
+} from './generated/buildquotapolicy.js';
+import type { BuildQuotaPolicySpec, BuildQuotaPolicyStatus } from './generated/buildquotapolicy.js';
+import { BUILD_QUOTA_POLICY_SCHEMA } from './generated/buildquotapolicy-schema.js';
+import { schemaAt } from './openapi.js';
 
-export const DELETION_POLICIES = ['Delete', 'Retain'] as const;
-export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
-
-export const LABEL_SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
-export type LabelSelectorOperator = (typeof LABEL_SELECTOR_OPERATORS)[number];
-
-export const LIMIT_TYPES = ['Pod', 'Container', 'PersistentVolumeClaim'] as const;
-export type LimitType = (typeof LIMIT_TYPES)[number];
-
-export const SUBJECT_KINDS = ['User', 'Group', 'ServiceAccount'] as const;
-export type SubjectKind = (typeof SUBJECT_KINDS)[number];
-
-export const POLICY_TYPES = ['Ingress', 'Egress'] as const;
-export type PolicyType = (typeof POLICY_TYPES)[number];
-
-export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
-
-/** A quantity as written: "500m", "4Gi", or an integer such as 4. */
-export type QuantityValue = string | number;
-export type ResourceList = Record<string, QuantityValue>;
-
-/** metav1.LabelSelector. */
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: LabelSelectorOperator;
-  values?: string[];
+function maxItems(path: string): number {
+  const max = schemaAt(BUILD_QUOTA_POLICY_SCHEMA, path).maxItems;
+  if (max === undefined) throw new Error(`the CRD sets no maxItems on ${path}`);
+  return max;
 }
 
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-}
-
-export interface NamespaceSection {
-  /** "{tool}" is replaced by the tool name. */
-  nameTemplate?: string;
-  podSecurity?: PodSecurityLevel;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
-export interface ResourceQuotaSection {
-  hard?: ResourceList;
-}
-
-/** corev1.LimitRangeItem. */
-export interface LimitRangeItem {
-  type: LimitType;
-  max?: ResourceList;
-  min?: ResourceList;
-  default?: ResourceList;
-  defaultRequest?: ResourceList;
-  maxLimitRequestRatio?: ResourceList;
-}
-
-export interface LimitRangeSection {
-  /** An empty list means: no LimitRange. */
-  limits: LimitRangeItem[];
-}
-
-export interface ServiceAccountSection {
-  name?: string;
-  /** Secret names listed in the ServiceAccount's secrets (Tekton reads credentials from there). */
-  secrets?: string[];
-  imagePullSecrets?: string[];
-}
-
-/** rbacv1.Subject. */
-export interface Subject {
-  kind: SubjectKind;
-  name: string;
-  /** ServiceAccount only; empty means the build namespace. */
-  namespace?: string;
-  apiGroup?: string;
-}
-
-export interface AccessSection {
-  toolRole?: string;
-  extraSubjects?: Subject[];
-}
-
-/** networkingv1.NetworkPolicySpec, with a podSelector that defaults to every pod. */
-export interface NetworkPolicySection {
-  podSelector?: LabelSelector;
-  policyTypes?: PolicyType[];
-  ingress?: NetworkPolicyIngressRule[];
-  egress?: NetworkPolicyEgressRule[];
-}
-
-export interface NetworkPolicyIngressRule {
-  from?: NetworkPolicyPeer[];
-  ports?: NetworkPolicyPort[];
-}
-
-export interface NetworkPolicyEgressRule {
-  to?: NetworkPolicyPeer[];
-  ports?: NetworkPolicyPort[];
-}
-
-export interface NetworkPolicyPeer {
-  podSelector?: LabelSelector;
-  namespaceSelector?: LabelSelector;
-  ipBlock?: IPBlock;
-}
-
-export interface IPBlock {
-  cidr: string;
-  except?: string[];
-}
-
-export interface NetworkPolicyPort {
-  protocol?: Protocol;
-  /** A port number or a named port. */
-  port?: number | string;
-  endPort?: number;
-}
-
-/** An object (name) or objects (selector) copied from namespace into every build namespace. */
-export interface ReplicateEntry {
-  /** Defaults to v1. */
-  apiVersion?: string;
-  kind: string;
-  namespace: string;
-  name?: string;
-  selector?: LabelSelector;
-}
-
-/** Retention of finished PipelineRuns. */
-export interface BuildsSection {
-  keepSuccessful?: number;
-  keepFailed?: number;
-  ttlSecondsAfterFinished?: number;
-}
-
-export interface BuildQuotaPolicySpec {
-  priority?: number;
-  /** Absent means {matchLabels: {tenancy: tool}}; {} matches every namespace. */
-  toolSelector?: LabelSelector;
-  tools?: string[];
-  namespace?: NamespaceSection;
-  resourceQuota?: ResourceQuotaSection;
-  limitRange?: LimitRangeSection;
-  serviceAccount?: ServiceAccountSection;
-  access?: AccessSection;
-  networkPolicy?: NetworkPolicySection;
-  replicate?: ReplicateEntry[];
-  builds?: BuildsSection;
-  deletionPolicy?: DeletionPolicy;
-}
-
-/** metav1.Condition. */
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
-export interface ToolFailure {
-  tool: string;
-  reason: string;
-  message: string;
-}
-
-/** Build namespace deletions held back because one pass would have deleted an unusual share. */
-export interface DeletionHold {
-  since: string;
-  pendingDeletions: number;
-  /** Some of the tools concerned (at most STATUS_MAX_LISTED). */
-  tools?: string[];
-  message: string;
-}
-
-/** The schema's maxItems for status.failures and status.deletionHold.tools. */
-export const STATUS_MAX_LISTED = 20;
-
-export interface BuildQuotaPolicyStatus {
-  observedGeneration?: number;
-  conditions?: Condition[];
-  matchedTools?: number;
-  readyTools?: number;
-  failedTools?: number;
-  failures?: ToolFailure[];
-  deletionHold?: DeletionHold;
-}
+/** The schema's maxItems for status.failures and status.deletionHold.tools (the one limit for both). */
+export const STATUS_MAX_LISTED = Math.min(maxItems('status.failures'), maxItems('status.deletionHold.tools'));
 
 export interface PolicyMetadata {
   name: string;

@@ -13,9 +13,16 @@ import { createInterface } from 'node:readline';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
-/** A failed API call: the HTTP status and the API server's Status message. */
+/** One of a Status's details.causes: a field the API server refused, and why. */
+export interface StatusCause {
+  field?: string;
+  message?: string;
+  reason?: string;
+}
+
+/** A failed API call: the HTTP status, the API server's Status message and its causes. */
 export class ApiError extends Error {
-  constructor(readonly code: number, message: string, readonly reason?: string) {
+  constructor(readonly code: number, message: string, readonly reason?: string, readonly causes: StatusCause[] = []) {
     super(message);
     this.name = 'ApiError';
   }
@@ -159,8 +166,8 @@ export class KubeClient {
 
 function apiError(status: number, text: string): ApiError {
   try {
-    const parsed = JSON.parse(text) as { message?: string; reason?: string };
-    return new ApiError(status, parsed.message ?? text, parsed.reason);
+    const parsed = JSON.parse(text) as { message?: string; reason?: string; details?: { causes?: StatusCause[] } };
+    return new ApiError(status, parsed.message ?? text, parsed.reason, parsed.details?.causes ?? []);
   } catch {
     return new ApiError(status, text || `HTTP ${status}`);
   }

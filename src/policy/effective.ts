@@ -9,7 +9,7 @@ import {
   DEFAULT_REPLICATE_API_VERSION,
   DEFAULT_SERVICE_ACCOUNT_NAME,
   DEFAULT_TOOL_ROLE,
-} from '../api/schema.js';
+} from '../api/defaults.js';
 import type { ToolNamespace } from '../api/tool.js';
 import type {
   BuildQuotaPolicy,

@@ -1,7 +1,7 @@
 // Which policies apply to a tool: metav1.LabelSelector matching on the tool namespace's labels,
 // narrowed by the policy's tools list, ordered by priority (higher first) and then name.
 
-import { DEFAULT_PRIORITY, DEFAULT_TOOL_SELECTOR } from '../api/schema.js';
+import { DEFAULT_PRIORITY, DEFAULT_TOOL_SELECTOR } from '../api/defaults.js';
 import { TOOL_NAMESPACE_PREFIX, type BuildQuotaPolicy, type LabelSelector, type LabelSelectorRequirement } from '../api/types.js';
 import type { ToolNamespace } from '../api/tool.js';
 

@@ -2,7 +2,7 @@
 // characters is cut and given a hash of the full name, so it stays unique and stable.
 
 import { createHash } from 'node:crypto';
-import { DEFAULT_NAME_TEMPLATE, TOOL_PLACEHOLDER } from '../api/schema.js';
+import { DEFAULT_NAME_TEMPLATE, TOOL_PLACEHOLDER } from '../api/defaults.js';
 
 export const BUILD_QUOTA_NAME = 'build-quota';
 export const BUILD_LIMITS_NAME = 'build-limits';

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { RULES_NOT_CHECKED, validatePolicy, validatePolicySpec } from '../../src/api/validate.js';
-import { MESSAGES } from '../../src/api/schema.js';
+import { BUILD_QUOTA_POLICY_SCHEMA } from '../../src/api/generated/buildquotapolicy-schema.js';
+import { schemaAt } from '../../src/api/openapi.js';
 
 interface Case {
   name: string;
@@ -14,6 +15,13 @@ interface Case {
 const cases = yaml.load(
   readFileSync(new URL('./fixtures/policy-validation-cases.yaml', import.meta.url), 'utf8'),
 ) as Case[];
+
+// The message of the CRD rule at a field path, so that these tests follow the CRD's wording.
+function crdMessage(path: string, rule = 0): string {
+  const message = schemaAt(BUILD_QUOTA_POLICY_SCHEMA, path)['x-kubernetes-validations']?.[rule]?.message;
+  if (message === undefined) throw new Error(`no CEL rule ${rule} with a message at ${path}`);
+  return message;
+}
 
 const policy = (spec: unknown, name = 'default'): unknown => ({
   apiVersion: 'builds.toolforge.org/v1alpha1',
@@ -34,12 +42,12 @@ describe('validatePolicy messages', () => {
     {
       name: 'a CEL rule failure carries the CRD message',
       spec: { tools: ['Foo'] },
-      want: [{ field: 'spec.tools[0]', message: MESSAGES.toolName }],
+      want: [{ field: 'spec.tools[0]', message: crdMessage('spec.tools[]') }],
     },
     {
       name: 'a quantity is reported at its map key',
       spec: { resourceQuota: { hard: { 'requests.cpu': 'two' } } },
-      want: [{ field: 'spec.resourceQuota.hard[requests.cpu]', message: MESSAGES.quantity }],
+      want: [{ field: 'spec.resourceQuota.hard[requests.cpu]', message: crdMessage('spec.resourceQuota.hard{}') }],
     },
     {
       name: 'a blocking error says the rules were not checked',
