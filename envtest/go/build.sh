@@ -36,7 +36,13 @@ mkdir -p "$dir"
 for name in "${wanted[@]}"; do
   [[ -x "$dir/$name" ]] && continue
   start=$(date +%s)
-  echo "building $name into $dir (once per machine)" >&2
+  # What a first build costs on 2 cores, so that minutes of compiling are not silence.
+  case $name in
+    etcd) about="about 1 minute" ;;
+    kube-apiserver) about="about 3 minutes, with the Kubernetes modules' download" ;;
+    *) about="about 1 minute" ;;
+  esac
+  echo "building $name into $dir (once per machine, $about)" >&2
   case $name in
     etcd)
       (cd "$here/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
