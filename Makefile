@@ -48,7 +48,7 @@ controlplane:
 testenv: controlplane
 	bash envtest/go/build-simulation.sh >/dev/null
 
-test: testenv build build-tools
+test: lint testenv build build-tools
 	$(JEST) $(JEST_ARGS)
 
 test-unit: deps
