@@ -2,11 +2,12 @@
 // a few tool namespaces and the example policy; then what the operator built, what a tool
 // may and may not do, its quota refusing a pod, a hand edit undone, a removed tool's build
 // namespace deleted. Stops everything at the end, or with --keep (KEEP=1) stays up until Ctrl-C.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startSupervisedControlPlane, type SupervisedControlPlane } from '../envtest/spawn.js';
 import { applyFiles, installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../envtest/install.js';
 import { configFor, eventually } from '../envtest/cluster.js';
 import { repoRoot } from '../envtest/controlplane.js';
+import { kubectlPath } from '../envtest/kubectl.js';
 import { runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess } from '../envtest/operator-process.js';
 import { ApiError, errorMessage, KubeClient, loadKubeConfig } from '../src/kube/client.js';
 import type { KubeObject } from '../src/api/meta.js';
@@ -217,8 +218,9 @@ async function main(): Promise<void> {
     return;
   }
 
-  say(`\nThe cluster stays up until Ctrl-C. As its admin:
-   export KUBECONFIG=${info.adminKubeconfig}
+  say(`\nThe cluster stays up until Ctrl-C. As its admin, paste this line into a shell (kubectl is built
+from the same pinned Kubernetes module as the control plane):
+   export PATH="${dirname(kubectlPath())}:$PATH" KUBECONFIG=${info.adminKubeconfig}
    kubectl get bqp
    kubectl get ns -l app.kubernetes.io/managed-by=build-namespace-operator -L builds.toolforge.org/tool,builds.toolforge.org/ready
    node dist/src/cli.js status

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the test control plane (etcd, kube-apiserver, kube-controller-manager and, on
+# Builds the test control plane (etcd, kube-apiserver, kube-controller-manager, kubectl and, on
 # request, kube-scheduler) from the pinned Go modules beside this script into a cache
 # outside the repository. A binary already in the cache is never built again.
 #
@@ -20,7 +20,7 @@ if [[ ${1:-} == --dir ]]; then
 fi
 
 wanted=("$@")
-[[ ${#wanted[@]} -gt 0 ]] || wanted=(etcd kube-apiserver kube-controller-manager)
+[[ ${#wanted[@]} -gt 0 ]] || wanted=(etcd kube-apiserver kube-controller-manager kubectl)
 
 # The version ldflags make the server report its real version instead of v0.0.0, which
 # clients that check the server version would refuse.
@@ -47,7 +47,7 @@ for name in "${wanted[@]}"; do
     etcd)
       (cd "$here/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
         -o "$dir/.$name.tmp" go.etcd.io/etcd/server/v3) ;;
-    kube-apiserver|kube-controller-manager|kube-scheduler)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl)
       (cd "$here/kube" && CGO_ENABLED=0 go build -trimpath -ldflags "$kube_ldflags" \
         -o "$dir/.$name.tmp" "k8s.io/kubernetes/cmd/$name") ;;
     *) echo "unknown binary: $name" >&2; exit 2 ;;
