@@ -1,0 +1,83 @@
+// The build queue's decision, case by case: FIFO within a tool, round-robin across tools
+// (fewest running first), each tool's cap, its quota's room and the cluster's cap.
+import { buildsThatFit, decideStarts, type HeldRun, type ToolLine } from '../../src/render/build-queue.js';
+
+const run = (tool: string, n: number, createdAt = n): HeldRun => ({ namespace: `image-build-${tool}`, name: `${tool}-${n}`, uid: `${tool}-${n}`, createdAt });
+const line = (tool: string, held: number, extra: Partial<ToolLine> = {}): ToolLine => ({
+  tool, held: Array.from({ length: held }, (_, i) => run(tool, i + 1)), running: 0, maxRunning: 4, quotaRoom: Infinity, ...extra,
+});
+const names = (runs: HeldRun[]) => runs.map((r) => r.name);
+
+describe('decideStarts', () => {
+  // Ties between tools go to the run that has waited longest (then the name).
+  it.each([
+    { name: 'nothing held, nothing started', tools: [line('a', 0)], cap: 10, want: [] },
+    { name: 'FIFO within a tool, up to its cap', tools: [line('a', 6)], cap: 10, want: ['a-1', 'a-2', 'a-3', 'a-4'] },
+    {
+      name: 'FIFO by creation time, not by name',
+      tools: [{ ...line('a', 0), held: [run('a', 1, 30), run('a', 2, 10), run('a', 3, 20)], maxRunning: 2 }],
+      cap: 10, want: ['a-2', 'a-3'],
+    },
+    { name: 'the cap counts runs someone else started', tools: [line('a', 3, { running: 3 })], cap: 10, want: ['a-1'] },
+    { name: 'the quota has room for one more', tools: [line('a', 3, { quotaRoom: 1 })], cap: 10, want: ['a-1'] },
+    { name: 'a full quota starts nothing', tools: [line('a', 3, { quotaRoom: 0 })], cap: 10, want: [] },
+    {
+      name: 'a flood gets no more than its share of the cluster',
+      tools: [line('a', 50), line('b', 1), line('c', 1)], cap: 3, want: ['a-1', 'b-1', 'c-1'],
+    },
+    {
+      name: 'fewest running first: one that runs more waits until the others caught up',
+      tools: [line('a', 5, { running: 2 }), line('b', 5, { running: 0 })], cap: 5, want: ['b-1', 'b-2', 'a-1'],
+    },
+    { name: 'the cluster at its cap starts nothing', tools: [line('a', 2, { running: 2 }), line('b', 1)], cap: 2, want: [] },
+  ])('$name', ({ tools, cap, want }) => {
+    expect(names(decideStarts({ tools, clusterMaxRunning: cap }).start)).toEqual(want);
+  });
+
+  it('tells each waiting run its place in its tool\'s line and what it waits for', () => {
+    const { positions, clusterRunning } = decideStarts({ tools: [line('a', 6, { maxRunning: 2 }), line('b', 2, { quotaRoom: 1 }), line('c', 2)], clusterMaxRunning: 4 });
+    expect(clusterRunning).toBe(4);
+    expect(positions.get('a-3')).toEqual({ aheadForTool: 0, waitingFor: 'tool-limit' });
+    expect(positions.get('a-6')).toEqual({ aheadForTool: 3, waitingFor: 'tool-limit' });
+    expect(positions.get('b-2')).toEqual({ aheadForTool: 0, waitingFor: 'quota' });
+    expect(positions.get('c-2')).toEqual({ aheadForTool: 0, waitingFor: 'cluster-limit' });
+    expect(positions.has('a-1')).toBe(false);
+  });
+
+  it('in a burst of 200 tools with 5 builds each, every first build starts before any third', () => {
+    // Each tool submits its five at once, one tool after the other: first come is not fair.
+    const tools = Array.from({ length: 200 }, (_, i) => {
+      const tool = `t${String(i).padStart(3, '0')}`;
+      return { ...line(tool, 0), held: Array.from({ length: 5 }, (_, n) => run(tool, n + 1, i * 10 + n)) };
+    });
+    const order: HeldRun[] = [];
+    const state = tools.map((t) => ({ ...t, held: [...t.held] }));
+    // Pass after pass, as builds finish one slot at a time: 40 may run at once.
+    let running = new Map<string, number>();
+    for (let pass = 0; pass < 100 && order.length < 1000; pass++) {
+      const decision = decideStarts({ tools: state.map((t) => ({ ...t, running: running.get(t.tool) ?? 0 })), clusterMaxRunning: 40 });
+      for (const r of decision.start) {
+        order.push(r);
+        const t = state.find((s) => s.held.includes(r))!;
+        t.held = t.held.filter((h) => h !== r);
+      }
+      // The oldest running builds finish: 40 free slots for the next pass.
+      running = new Map();
+    }
+    expect(order).toHaveLength(1000);
+    const indexOf = (n: number) => order.map((r, i) => (r.name.endsWith(`-${n}`) ? i : -1)).filter((i) => i >= 0);
+    expect(Math.max(...indexOf(1))).toBeLessThan(Math.min(...indexOf(3)));
+  });
+});
+
+describe('buildsThatFit', () => {
+  it.each([
+    { name: 'no shared resource: unbounded', hard: { 'requests.cpu': '2' }, used: {}, per: { 'requests.memory': '1Gi' }, want: Infinity },
+    { name: 'by cpu, in millicores', hard: { 'requests.cpu': '2' }, used: { 'requests.cpu': '500m' }, per: { 'requests.cpu': '500m' }, want: 3 },
+    { name: 'the tightest resource wins', hard: { pods: '4', 'requests.memory': '4Gi' }, used: { pods: '1', 'requests.memory': '3Gi' }, per: { pods: '1', 'requests.memory': '512Mi' }, want: 2 },
+    { name: 'over-used quota: none', hard: { pods: '4' }, used: { pods: '5' }, per: { pods: '1' }, want: 0 },
+    { name: 'usage unknown yet counts as none', hard: { pods: '4' }, used: undefined, per: { pods: '2' }, want: 2 },
+  ])('$name', ({ hard, used, per, want }) => {
+    expect(buildsThatFit(hard, used, per)).toBe(want);
+  });
+});
