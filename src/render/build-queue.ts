@@ -20,6 +20,12 @@ export interface ToolLine {
   held: readonly HeldRun[];
   /** Started and not finished, whoever started them. */
   running: number;
+  /**
+   * Runs of the tool started since the oldest run still held anywhere was created: what the
+   * tool has had of the line's turns. Read from the runs' start times, so it survives a
+   * restart; without it a tool whose builds finish fast would take every free slot.
+   */
+  startedSince?: number;
   /** The tool's own cap on running builds (its effective policy). */
   maxRunning: number;
   /** How many more builds the tool's quota has room for (see buildsThatFit); Infinity when unbounded. */
@@ -52,8 +58,8 @@ const inLineOrder = (a: HeldRun, b: HeldRun) => a.createdAt - b.createdAt || a.n
 
 /**
  * Starts runs one at a time, each to the tool with the fewest running among those that may
- * start one (under its own cap, room in its quota), ties going to the tool whose next run
- * has waited longest; FIFO within a tool; nobody once the cluster is at its cap. So a tool
+ * start one (under its own cap, room in its quota), ties going to the tool that has had the
+ * fewest turns lately, then to the run that has waited longest; FIFO within a tool; nobody once the cluster is at its cap. So a tool
  * with fifty waiting gets no more than its share while others wait, and one that already
  * runs more than others waits until they have caught up.
  */
@@ -63,6 +69,7 @@ export function decideStarts(state: QueueState): QueueDecision {
     queue: [...t.held].sort(inLineOrder),
     running: t.running,
     room: Math.min(Math.max(t.maxRunning - t.running, 0), Math.max(t.quotaRoom, 0)),
+    served: t.startedSince ?? 0,
     started: 0,
   }));
   let clusterRunning = state.tools.reduce((sum, t) => sum + t.running, 0);
@@ -71,13 +78,14 @@ export function decideStarts(state: QueueState): QueueDecision {
     let next: (typeof lines)[number] | undefined;
     for (const line of lines) {
       if (line.started >= line.queue.length || line.started >= line.room) continue;
-      if (!next || line.running < next.running ||
-        (line.running === next.running && inLineOrder(line.queue[line.started]!, next.queue[next.started]!) < 0)) next = line;
+      if (!next || line.running < next.running || (line.running === next.running && (line.served < next.served ||
+        (line.served === next.served && inLineOrder(line.queue[line.started]!, next.queue[next.started]!) < 0)))) next = line;
     }
     if (!next) break;
     start.push(next.queue[next.started]!);
     next.started++;
     next.running++;
+    next.served++;
     clusterRunning++;
   }
   const positions = new Map<string, LinePosition>();
