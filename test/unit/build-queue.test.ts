@@ -1,5 +1,6 @@
 // The build queue's decision, case by case: FIFO within a tool, round-robin across tools
 // (fewest running first), each tool's cap, its quota's room and the cluster's cap.
+import type { ResourceList } from '../../src/api/types.js';
 import { buildsThatFit, decideStarts, type HeldRun, type ToolLine } from '../../src/render/build-queue.js';
 
 const run = (tool: string, n: number, createdAt = n): HeldRun => ({ namespace: `image-build-${tool}`, name: `${tool}-${n}`, uid: `${tool}-${n}`, createdAt });
@@ -72,7 +73,7 @@ describe('decideStarts', () => {
 });
 
 describe('buildsThatFit', () => {
-  it.each([
+  it.each<{ name: string; hard: ResourceList; used: ResourceList | undefined; per: ResourceList; want: number }>([
     { name: 'no shared resource: unbounded', hard: { 'requests.cpu': '2' }, used: {}, per: { 'requests.memory': '1Gi' }, want: Infinity },
     { name: 'by cpu, in millicores', hard: { 'requests.cpu': '2' }, used: { 'requests.cpu': '500m' }, per: { 'requests.cpu': '500m' }, want: 3 },
     { name: 'the tightest resource wins', hard: { pods: '4', 'requests.memory': '4Gi' }, used: { pods: '1', 'requests.memory': '3Gi' }, per: { pods: '1', 'requests.memory': '512Mi' }, want: 2 },
