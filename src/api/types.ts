@@ -102,6 +102,7 @@ export type {
 import type { BuildQuotaPolicySpec, BuildQuotaPolicyStatus } from './generated/buildquotapolicy.js';
 import { BUILD_QUOTA_POLICY_SCHEMA } from './generated/buildquotapolicy-schema.js';
 import { schemaAt } from './openapi.js';
+import type { ObjectMeta } from './meta.js';
 
 function maxItems(path: string): number {
   const max = schemaAt(BUILD_QUOTA_POLICY_SCHEMA, path).maxItems;
@@ -112,16 +113,8 @@ function maxItems(path: string): number {
 /** The schema's maxItems for status.failures and status.deletionHold.tools (the one limit for both). */
 export const STATUS_MAX_LISTED = Math.min(maxItems('status.failures'), maxItems('status.deletionHold.tools'));
 
-export interface PolicyMetadata {
-  name: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+/** A policy is cluster-scoped: its metadata has no namespace. */
+export type PolicyMetadata = Omit<ObjectMeta, 'namespace'>;
 
 export interface BuildQuotaPolicy {
   apiVersion: typeof API_VERSION;
