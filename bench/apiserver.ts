@@ -2,7 +2,7 @@
 // a phase's writes and reads are the server's figures, not what some client believes it sent;
 // and a client that records its own requests under the same keys, to take the benchmark's
 // own share out of a window.
-import { KubeClient, type Query } from '../src/kube/client.js';
+import { KubeClient, type Query, type RequestInit } from '../src/kube/client.js';
 
 /** Request counts by "VERB resource[/subresource]", e.g. "APPLY resourcequotas". */
 export type Counts = Map<string, number>;
@@ -146,7 +146,7 @@ export class RecordingClient extends KubeClient {
     if (key) this.own.set(key, (this.own.get(key) ?? 0) + 1);
   }
 
-  override async requestText(method: string, path: string, init: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<string> {
+  override async requestText(method: string, path: string, init: RequestInit = {}): Promise<string> {
     this.record(classifyRequest(method, path, init.contentType, init.query));
     return super.requestText(method, path, init);
   }

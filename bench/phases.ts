@@ -147,7 +147,7 @@ function progress(log: Log, what: string, total: number, count: () => number, ev
  * act as it, so both go through the same RBAC and API priority level.
  */
 export async function preparePlane(info: ControlPlaneInfo, workDir: string, supervisorPid?: number): Promise<Plane> {
-  const admin = new RecordingClient(loadKubeConfig(info.adminKubeconfig), 64);
+  const admin = new RecordingClient(loadKubeConfig(info.adminKubeconfig), { maxSockets: 64 });
   await installOperatorPrerequisites(admin);
   const request = await eventually(() => admin.request<{ status: { token: string } }>('POST',
     `${objectPath({ apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true }, OPERATOR_SERVICE_ACCOUNT, OPERATOR_NAMESPACE)}/token`,
