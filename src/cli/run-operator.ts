@@ -26,6 +26,8 @@ export interface RunConfig {
   renewDeadlineSeconds?: number;
   retryPeriodSeconds?: number;
   shutdownTimeoutSeconds: number;
+  /** The deadline of every API request but a watch; 0 = none. */
+  requestTimeoutSeconds: number;
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
@@ -40,7 +42,14 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   leaderElectionNamespace: 'build-namespace-operator',
   leaderElectionName: 'build-namespace-operator',
   shutdownTimeoutSeconds: 20,
+  requestTimeoutSeconds: 30,
 };
+
+/**
+ * After losing the Lease, how long in-flight work may take before the process exits. Its
+ * writes are refused already; /healthz says why meanwhile.
+ */
+const LOST_LEADERSHIP_DRAIN_MS = 2_000;
 
 const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
 
@@ -48,7 +57,7 @@ const ms = (seconds: number | undefined) => (seconds === undefined ? undefined :
 export async function runOperator(config: RunConfig): Promise<number> {
   const log = createLogger(config.logLevel);
   const metrics = createMetrics();
-  const client = new KubeClient(loadKubeConfig(config.kubeconfig));
+  const client = new KubeClient(loadKubeConfig(config.kubeconfig), { requestTimeoutMs: config.requestTimeoutSeconds * 1000 });
   const options: OperatorOptions = {
     ...DEFAULT_OPTIONS,
     workers: config.workers,
@@ -69,9 +78,12 @@ export async function runOperator(config: RunConfig): Promise<number> {
       retryPeriodMs: ms(config.retryPeriodSeconds),
     } : undefined,
     onLostLeadership: () => {
-      // Another replica may already be reconciling: stop at once, as client-go does.
+      // Another replica may soon be reconciling: exit, as controller-runtime does, and let
+      // the restart begin clean. The manager has closed every write already.
       log.error('leadership lost; exiting');
-      process.exit(1);
+      const exit = () => process.exit(1);
+      setTimeout(exit, 2 * LOST_LEADERSHIP_DRAIN_MS).unref();
+      void manager.stop(LOST_LEADERSHIP_DRAIN_MS).then(exit, exit);
     },
   });
   addControllers(manager, options);

@@ -27,7 +27,7 @@ export interface RunFlag {
   set?: (config: RunConfig, text: string, what: string) => void;
 }
 
-const seconds = (field: 'relistIntervalSeconds' | 'shutdownTimeoutSeconds') =>
+const seconds = (field: 'relistIntervalSeconds' | 'shutdownTimeoutSeconds' | 'requestTimeoutSeconds') =>
   (c: RunConfig, t: string, what: string) => { c[field] = parseDuration(t, what); };
 
 /** Lease timings go into the Lease in whole seconds (leaseDurationSeconds is an int32). */
@@ -82,6 +82,9 @@ export const RUN_FLAGS: RunFlag[] = [
   { flag: 'shutdown-timeout', env: 'BNO_SHUTDOWN_TIMEOUT', value: 'DURATION', type: 'string',
     default: formatDuration(DEFAULT_RUN_CONFIG.shutdownTimeoutSeconds),
     help: 'on SIGTERM, how long in-flight reconciles may take before the Lease is released', set: seconds('shutdownTimeoutSeconds') },
+  { flag: 'request-timeout', env: 'BNO_REQUEST_TIMEOUT', value: 'DURATION', type: 'string',
+    default: formatDuration(DEFAULT_RUN_CONFIG.requestTimeoutSeconds),
+    help: 'give up an API request (not a watch) that has no answer after this long (0 = never); Lease renewals use half the renew deadline', set: seconds('requestTimeoutSeconds') },
 ];
 
 export const RUN_HELP = `Usage: build-namespace-operator run [flags]

@@ -1,14 +1,17 @@
 // The composition root of a controller process (controller-runtime's Manager): it owns the
 // client, the shared informer cache, the controllers, leader election and the health and
 // metrics endpoints. The cache runs in every replica, so a standby is warm; controllers
-// start only in the leader, and only once the cache has synced.
+// start only in the leader, and only once the cache has synced. The elector has a client
+// of its own (its own sockets, a short deadline), so that no reconcile can starve a
+// renewal; losing the lease closes the shared client's writes at once.
 import type { Server } from 'node:http';
-import { errorMessage, type KubeClient } from '../kube/client.js';
+import { errorMessage, KubeClient } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
 import { startHttpServer } from '../server/http.js';
 import { InformerCache, type InformerCacheOptions } from './cache.js';
-import { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+import type { Clock } from './clock.js';
+import { LeaderElector, leaseClient, type LeaderElectionOptions } from './leader-election.js';
 
 /** A piece of leader-only work: a controller and its workers. */
 export interface Runnable {
@@ -22,9 +25,14 @@ export interface Runnable {
 export interface ManagerOptions {
   cache: InformerCacheOptions;
   /** Off: this process leads from the start (one replica, tests, `plan`). */
-  leaderElection?: Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'log'>;
-  /** Called when leadership is lost without being released: the process must stop writing. */
-  onLostLeadership?: () => void;
+  leaderElection?: Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'log' | 'clock'>;
+  /**
+   * Called when leadership is lost without being released, after every write of the
+   * manager's client has been closed: the process should exit and start again clean.
+   */
+  onLostLeadership?: (reason: string) => void;
+  /** The clock of leader election; the system's monotonic clock unless a test gives one. */
+  clock?: Clock;
   healthAddress?: string;
   metricsAddress?: string;
 }
@@ -34,6 +42,7 @@ export class Manager {
   private readonly runnables: Runnable[] = [];
   private readonly servers: Server[] = [];
   private elector?: LeaderElector;
+  private electorClient?: KubeClient;
   private leaderWork?: Promise<void>;
   private stopping = false;
   leading = false;
@@ -64,9 +73,14 @@ export class Manager {
     return this.cache.synced ? undefined : 'caches not synced';
   }
 
+  /** Why this process is not healthy (/healthz), or undefined when it is. */
+  unhealthyReason(): string | undefined {
+    return this.elector?.check();
+  }
+
   /** Serves the endpoints, starts the cache and runs for leadership (or leads at once). */
   async start(): Promise<void> {
-    const health = { notReadyReason: () => this.notReadyReason() };
+    const health = { notReadyReason: () => this.notReadyReason(), unhealthyReason: () => this.unhealthyReason() };
     const { healthAddress, metricsAddress } = this.options;
     if (healthAddress) this.servers.push(await startHttpServer(healthAddress, this.metrics.registry, health));
     if (metricsAddress && metricsAddress !== healthAddress) this.servers.push(await startHttpServer(metricsAddress, this.metrics.registry, health));
@@ -77,13 +91,22 @@ export class Manager {
       this.startLeading();
       return;
     }
-    this.elector = new LeaderElector(this.client, {
+    // client-go's rule: a renewal request may take half the renew deadline, so that a hung
+    // one leaves time for another try before the deadline. Two sockets: one in use, one spare.
+    this.electorClient = new KubeClient(this.client.config, {
+      maxSockets: 2, requestTimeoutMs: LeaderElector.requestTimeoutMs(election.renewDeadlineMs), maxRetries: 0,
+    });
+    this.elector = new LeaderElector(leaseClient(this.electorClient, election.namespace, election.name), {
       ...election,
+      clock: this.options.clock,
       onStartedLeading: () => this.startLeading(),
-      onStoppedLeading: () => {
+      onStoppedLeading: (reason) => {
+        // First, before anything else can run: another replica may take the Lease soon.
+        this.client.closeWrites(`leadership lost: ${reason}`);
         this.leading = false;
         this.metrics.leader.set(0);
-        this.options.onLostLeadership?.();
+        this.log.error('leadership lost; writes closed', { reason });
+        this.options.onLostLeadership?.(reason);
       },
       log: (message) => this.log.warn(message),
     });
@@ -118,7 +141,9 @@ export class Manager {
     this.stopping = true;
     await Promise.all([...this.runnables].reverse().map((r) => r.stop(drainTimeoutMs)));
     await this.cache.stop();
-    if (this.leading) await this.elector?.release();
+    // Releases the Lease when leading; in any case stops campaigning.
+    await this.elector?.release();
+    this.electorClient?.close();
     this.leading = false;
     this.metrics.leader.set(0);
     await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));

@@ -1,4 +1,5 @@
-// The operator's HTTP endpoints: /healthz (the process is alive), /readyz (caches synced,
+// The operator's HTTP endpoints: /healthz (the process is alive and, when it leads, renewing
+// its Lease), /readyz (caches synced,
 // and leading or standing by) and /metrics (Prometheus text from prom-client).
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
@@ -6,6 +7,8 @@ import type { Registry } from 'prom-client';
 export interface HealthSource {
   /** Undefined when ready; otherwise why not. */
   notReadyReason(): string | undefined;
+  /** Undefined when healthy; otherwise why not (a leader that stopped renewing). */
+  unhealthyReason?(): string | undefined;
 }
 
 export function startHttpServer(address: string, registry: Registry, health: HealthSource): Promise<Server> {
@@ -13,7 +16,8 @@ export function startHttpServer(address: string, registry: Registry, health: Hea
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+      const reason = health.unhealthyReason?.();
+      res.writeHead(reason ? 500 : 200, { 'Content-Type': 'text/plain' }).end(reason ? `${reason}\n` : 'ok\n');
     } else if (path === '/readyz') {
       const reason = health.notReadyReason();
       res.writeHead(reason ? 503 : 200, { 'Content-Type': 'text/plain' }).end(reason ? `${reason}\n` : 'ok\n');

@@ -66,24 +66,26 @@ describe('run flags', () => {
       '--log-level=debug', '--metrics-bind-address=127.0.0.1:9090', '--health-probe-bind-address=:9091', '--leader-elect=false',
       '--leader-election-namespace=ops', '--leader-election-id=bno', '--leader-election-lease-duration=30s',
       '--leader-election-renew-deadline=20s', '--leader-election-retry-period=500ms', '--shutdown-timeout=1m',
+      '--request-timeout=45s',
     ], { BNO_WORKERS: '99' }, undefined);
     expect(config).toEqual({
       kubeconfig: '/k', workers: 3, relistIntervalSeconds: 5400, deletionGuardShare: 0.25, deletionGuardCount: 7,
       logLevel: 'debug', metricsAddress: '127.0.0.1:9090', healthAddress: ':9091', leaderElect: false,
       leaderElectionNamespace: 'ops', leaderElectionName: 'bno', leaseDurationSeconds: 30, renewDeadlineSeconds: 20,
-      retryPeriodSeconds: 0.5, shutdownTimeoutSeconds: 60,
+      retryPeriodSeconds: 0.5, shutdownTimeoutSeconds: 60, requestTimeoutSeconds: 45,
     });
 
     const env = Object.fromEntries(RUN_FLAGS.filter((f) => f.env).map((f) => [f.env!, {
       'workers': '4', 'relist-interval': '0', 'deletion-guard-share': '0.5', 'deletion-guard-count': '2', 'log-level': 'warn',
       'metrics-bind-address': ':1', 'health-probe-bind-address': ':2', 'leader-elect': 'false', 'leader-election-namespace': 'x',
       'leader-election-id': 'y', 'leader-election-lease-duration': '9', 'leader-election-renew-deadline': '6s',
-      'leader-election-retry-period': '1s', 'shutdown-timeout': '5s',
+      'leader-election-retry-period': '1s', 'shutdown-timeout': '5s', 'request-timeout': '0',
     }[f.flag]!]));
     expect(parseRunConfig([], env, undefined)).toEqual({
       workers: 4, relistIntervalSeconds: 0, deletionGuardShare: 0.5, deletionGuardCount: 2, logLevel: 'warn',
       metricsAddress: ':1', healthAddress: ':2', leaderElect: false, leaderElectionNamespace: 'x', leaderElectionName: 'y',
       leaseDurationSeconds: 9, renewDeadlineSeconds: 6, retryPeriodSeconds: 1, shutdownTimeoutSeconds: 5,
+      requestTimeoutSeconds: 0,
     });
   });
 
