@@ -78,6 +78,12 @@ export function leaseClient(client: KubeClient, namespace: string, name: string)
 // decision here is taken from them.
 const microTime = () => new Date().toISOString().replace('Z', '000Z');
 
+/**
+ * What a candidate watches for change. The resourceVersion too: two renewals may write the
+ * same renewTime (a coarse or stuck wall clock), yet each is a sign of life.
+ */
+const recordOf = (lease: Lease) => `${lease.metadata.resourceVersion ?? ''} ${JSON.stringify(lease.spec)}`;
+
 export class LeaderElector {
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
@@ -199,7 +205,7 @@ export class LeaderElector {
       return true;
     }
 
-    if (JSON.stringify(lease.spec) !== this.observedRecord) this.observe(lease, now);
+    if (recordOf(lease) !== this.observedRecord) this.observe(lease, now);
     const holder = lease.spec.holderIdentity ?? '';
     const durationMs = (lease.spec.leaseDurationSeconds ?? durationSeconds) * 1000;
     if (holder && holder !== identity) {
@@ -223,7 +229,7 @@ export class LeaderElector {
   }
 
   private observe(lease: Lease, now: number): void {
-    this.observedRecord = JSON.stringify(lease.spec);
+    this.observedRecord = recordOf(lease);
     this.observedAt = now;
   }
 

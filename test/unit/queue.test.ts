@@ -1,49 +1,12 @@
 // The work queue's contract, one behaviour per test: client-go's fair, stingy, rate-limited
 // semantics, the worker loop's mapping of reconcile results, shutdown and metrics hooks.
 import assert from 'node:assert/strict';
-import { systemClock, type Clock, type Timer } from '../../src/runtime/clock.js';
+import { systemClock } from '../../src/runtime/clock.js';
 import { runWorkers, type Result } from '../../src/runtime/workers.js';
 import { type QueueMetrics } from '../../src/runtime/workqueue/metrics.js';
 import { defaultControllerRateLimiter, ExponentialFailureRateLimiter } from '../../src/runtime/workqueue/rate-limiters.js';
 import { RateLimitingQueue } from '../../src/runtime/workqueue/rate-limiting-queue.js';
-
-/** Time moves only when a test says so; due timers fire in order of due time, then creation. */
-class FakeClock implements Clock {
-  private time = 0;
-  private seq = 0;
-  private timers: Array<{ at: number; seq: number; callback: () => void }> = [];
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimeout(callback: () => void, ms: number): Timer {
-    const timer = { at: this.time + Math.max(0, ms), seq: this.seq++, callback };
-    this.timers.push(timer);
-    return { cancel: () => (this.timers = this.timers.filter((t) => t !== timer)) };
-  }
-
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.time = due.at;
-      due.callback();
-    }
-    this.time = end;
-  }
-
-  pendingTimers(): number {
-    return this.timers.length;
-  }
-}
-
-/** Lets pending promise callbacks and setImmediate yields run, without letting time pass. */
-async function settle(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
+import { FakeClock, settle } from './fixtures/fake-clock.js';
 
 async function eventually(condition: () => boolean, message: () => string, rounds = 10_000): Promise<void> {
   for (let i = 0; i < rounds; i++) {
