@@ -1,8 +1,11 @@
 // A shared informer: lists (paged), then watches from where the list ended, keeping an
 // indexed cache. It adds what client-node's informer lacks: a restart with backoff on any
 // error, a relist on 410 Gone, a watchdog for a watch that went quiet, a periodic relist
-// that emits only real changes, and a `synced` promise.
+// that emits only real changes, and a `synced` promise. stop() aborts whatever is in
+// flight, list or watch, so that nothing outlives it; repeated failures back off, and only
+// a watch that ran a while counts as health again.
 import type { KubeClient } from '../kube/client.js';
+import { systemClock, type Clock } from './clock.js';
 import { ApiError, errorMessage, isGone } from '../kube/client.js';
 import { collectionPath, type ResourceType } from '../kube/resources.js';
 import type { KubeObject, ObjectMeta } from '../api/meta.js';
@@ -25,7 +28,16 @@ export interface InformerOptions<T = KubeObject> {
    * reads, so large objects cost little memory.
    */
   transform?: (obj: T) => T;
+  /**
+   * A watch that ran this long proves the server healthy again and resets the backoff; a
+   * shorter one, even a clean end, counts as a failure (client-go: a "very short watch").
+   */
+  stableWatchMs?: number;
+  clock?: Clock;
 }
+
+/** What an informer needs of a client: a fake one can stand in for unit tests. */
+export type InformerClient = Pick<KubeClient, 'request' | 'watch'>;
 
 interface ListResponse<T> {
   metadata: { resourceVersion: string; continue?: string };
@@ -47,9 +59,14 @@ export class Informer<T extends KubeObject> {
   private resourceVersion = '';
   private stopped = false;
   private abort?: AbortController;
+  /** Aborted by stop(): every list and watch request listens to it. */
+  private readonly stopping = new AbortController();
+  private readonly clock: Clock;
   private markSynced!: () => void;
   private lastEventAt = 0;
   private watchdog?: NodeJS.Timeout;
+  /** How many lists and watches this informer started: tests and benchmarks count them. */
+  readonly counts = { lists: 0, watches: 0 };
   private relistTimer?: NodeJS.Timeout;
   private relistDue = false;
   private wake?: () => void;
@@ -59,10 +76,11 @@ export class Informer<T extends KubeObject> {
   lastError?: string;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: InformerClient,
     readonly type: ResourceType,
     private readonly options: InformerOptions<T> = {},
   ) {
+    this.clock = options.clock ?? systemClock;
     this.synced = new Promise((resolve) => (this.markSynced = resolve));
   }
 
@@ -105,13 +123,14 @@ export class Informer<T extends KubeObject> {
       this.relistTimer.unref();
     }
     this.watchdog = setInterval(() => {
-      if (this.abort && Date.now() - this.lastEventAt > quietTimeoutMs) {
+      if (this.abort && this.clock.now() - this.lastEventAt > quietTimeoutMs) {
         this.options.onRestart?.('watch quiet');
         this.abort.abort();
       }
     }, Math.min(quietTimeoutMs, 10_000));
     this.watchdog.unref();
 
+    const { stableWatchMs = 10_000 } = this.options;
     let failures = 0;
     let needList = true;
     while (!this.stopped) {
@@ -122,18 +141,33 @@ export class Informer<T extends KubeObject> {
           needList = false;
           this.lastError = undefined;
         }
-        await this.watchOnce();
-        failures = 0;
-      } catch (err) {
+        // stop() may have come while the list was answered: no watch after it.
         if (this.stopped) break;
-        this.lastError = errorMessage(err);
-        if (isGone(err)) {
-          needList = true;
-          this.options.onRestart?.('resource version too old');
+        const startedAt = this.clock.now();
+        await this.watchOnce();
+        if (this.stopped) break;
+        const ranMs = this.clock.now() - startedAt;
+        // Ended on purpose (the periodic relist) or after a good run: healthy.
+        if (this.relistDue || ranMs >= stableWatchMs) {
+          failures = 0;
           continue;
         }
         failures++;
-        this.options.onRestart?.(this.lastError);
+        this.options.onRestart?.(`watch ended after ${Math.round(ranMs)} ms`);
+        await this.sleep(backoffMs(failures));
+      } catch (err) {
+        if (this.stopped) break;
+        this.lastError = errorMessage(err);
+        failures++;
+        if (isGone(err)) {
+          needList = true;
+          this.options.onRestart?.('resource version too old');
+          // One 410 is routine (the watch fell behind compaction): relist at once. Another
+          // before any watch ran a while means relisting does not help: back off.
+          if (failures === 1) continue;
+        } else {
+          this.options.onRestart?.(this.lastError);
+        }
         await this.sleep(backoffMs(failures));
       }
     }
@@ -144,14 +178,16 @@ export class Informer<T extends KubeObject> {
     clearInterval(this.watchdog);
     clearInterval(this.relistTimer);
     this.abort?.abort();
+    this.stopping.abort();
     this.wake?.();
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
+      if (this.stopped) return resolve();
+      const timer = this.clock.setTimeout(resolve, ms);
       this.wake = () => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve();
       };
     });
@@ -163,8 +199,9 @@ export class Informer<T extends KubeObject> {
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
+      this.counts.lists++;
       const page = await this.client.request<ListResponse<T>>('GET', collectionPath(this.type, namespace), {
-        query: { limit: pageSize, continue: continueToken, labelSelector },
+        query: { limit: pageSize, continue: continueToken, labelSelector }, signal: this.stopping.signal,
       });
       for (const raw of page.items) {
         // List items carry no apiVersion and kind; watch events do. Keep one shape.
@@ -190,7 +227,8 @@ export class Informer<T extends KubeObject> {
 
   private async watchOnce(): Promise<void> {
     this.abort = new AbortController();
-    this.lastEventAt = Date.now();
+    this.lastEventAt = this.clock.now();
+    this.counts.watches++;
     let failed: ApiError | undefined;
     const { labelSelector, namespace } = this.options;
     await this.client.watch(collectionPath(this.type, namespace), {
@@ -201,7 +239,7 @@ export class Informer<T extends KubeObject> {
       timeoutSeconds: 300 + Math.floor(Math.random() * 300),
     }, (raw) => {
       const event = raw as WatchEvent<T>;
-      this.lastEventAt = Date.now();
+      this.lastEventAt = this.clock.now();
       if (event.type === 'ERROR') {
         const status = event.object as { code?: number; message?: string };
         failed = new ApiError(status.code ?? 500, status.message ?? 'watch error');
@@ -214,7 +252,7 @@ export class Informer<T extends KubeObject> {
       obj.apiVersion ??= this.type.apiVersion;
       obj.kind ??= this.type.kind;
       this.apply(event.type === 'DELETED' ? 'delete' : 'upsert', this.options.transform ? this.options.transform(obj) : obj);
-    }, this.abort.signal);
+    }, AbortSignal.any([this.abort.signal, this.stopping.signal]));
     this.abort = undefined;
     if (failed) throw failed;
   }
