@@ -46,10 +46,10 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
 };
 
 /**
- * After losing the Lease, how long in-flight work may take before the process exits. Its
- * writes are refused already; /healthz says why meanwhile.
+ * After losing the Lease, how long the process lingers before it exits 1: its writes are
+ * refused already, and /healthz says why meanwhile, for a probe or a person to see.
  */
-const LOST_LEADERSHIP_DRAIN_MS = 2_000;
+const LOST_LEADERSHIP_EXIT_DELAY_MS = 2_000;
 
 const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
 
@@ -81,9 +81,7 @@ export async function runOperator(config: RunConfig): Promise<number> {
       // Another replica may soon be reconciling: exit, as controller-runtime does, and let
       // the restart begin clean. The manager has closed every write already.
       log.error('leadership lost; exiting');
-      const exit = () => process.exit(1);
-      setTimeout(exit, 2 * LOST_LEADERSHIP_DRAIN_MS).unref();
-      void manager.stop(LOST_LEADERSHIP_DRAIN_MS).then(exit, exit);
+      setTimeout(() => process.exit(1), LOST_LEADERSHIP_EXIT_DELAY_MS);
     },
   });
   addControllers(manager, options);
