@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../envtest/controlplane.js';
-import { BUILD_COMMAND, missingBinaries, simulationPaths, type SimulationPaths } from './paths.js';
+import { BUILD_COMMAND, missingBinaries, simulationPaths, type SimulationPaths } from '../../envtest/build-cluster-paths.js';
 import { startDelaySvg, svgToPng } from './plot.js';
 import { cpuLines, delayTable, othersDelay, scenarioTitle, totalsTable } from './report.js';
 import type { ScenarioResult } from './scenario.js';

@@ -12,9 +12,9 @@ import { addControllers, cacheOptions, DEFAULT_OPTIONS } from '../../src/control
 import { Manager } from '../../src/runtime/manager.js';
 import { configForServiceAccount } from '../../envtest/cluster.js';
 import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, installOperatorPrerequisites } from '../../envtest/install.js';
-import { BuildCluster, sleep, succeeded, waitFor, type RunObject } from './cluster.js';
+import { BuildCluster, sleep, succeeded, waitFor, type RunObject } from '../../envtest/build-cluster.js';
 import type { BuildRecord } from './stats.js';
-import { BUILD_SERVICE_ACCOUNT, LABEL_SIM_TOOL, PIPELINE_NAME, TASK_NAME, buildPipelineRun } from './tekton.js';
+import { BUILD_SERVICE_ACCOUNT, LABEL_SIM_TOOL, PIPELINE_NAME, TASK_NAME, buildPipelineRun } from '../../envtest/tekton.js';
 
 export type Quota = Record<string, string>;
 

@@ -1,8 +1,8 @@
 // The simulation's settings and scenarios: the same workload and cluster size through the
 // shared namespace (with and without the flood) and through per-tool build namespaces,
 // each on a fresh cluster so that nothing of one run leaks into the next.
-import { BuildCluster, type BuildClusterOptions } from './cluster.js';
-import type { SimulationPaths } from './paths.js';
+import { BuildCluster, type BuildClusterOptions } from '../../envtest/build-cluster.js';
+import type { SimulationPaths } from '../../envtest/build-cluster-paths.js';
 import { PerToolLayout, SharedLayout, runWorkload, type Layout, type LayoutSettings, type ScenarioResult, type Workload } from './scenario.js';
 
 export const SCENARIOS = ['baseline', 'shared', 'per-tool', 'per-tool-capped'] as const;

@@ -6,6 +6,7 @@ import { createMetrics, type OperatorMetrics } from '../../src/metrics/metrics.j
 import { Manager } from '../../src/runtime/manager.js';
 import { addControllers, cacheOptions, DEFAULT_OPTIONS, type Controllers, type OperatorOptions } from '../../src/controller/setup.js';
 import { configForServiceAccount } from '../../envtest/cluster.js';
+import type { ControlPlaneInfo } from '../../envtest/controlplane.js';
 import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../../envtest/install.js';
 
 export interface RunningOperator {
@@ -18,9 +19,9 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** Starts an operator as the operator's ServiceAccount and waits until it reconciles. */
-export async function startOperator(options: Partial<OperatorOptions> = {}): Promise<RunningOperator> {
-  const client = new KubeClient(await configForServiceAccount(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT));
+/** Starts an operator as the operator's ServiceAccount and waits until it reconciles (on the shared control plane unless told another). */
+export async function startOperator(options: Partial<OperatorOptions> = {}, plane?: ControlPlaneInfo): Promise<RunningOperator> {
+  const client = new KubeClient(await configForServiceAccount(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, plane));
   const writes: string[] = [];
   client.onRequest((verb, path) => {
     if (!['GET', 'WATCH'].includes(verb)) writes.push(`${verb} ${path}`);

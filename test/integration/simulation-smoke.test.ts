@@ -3,8 +3,8 @@
 // one has no scheduler, nodes or Tekton). Proves that builds go through the operator's
 // per-tool namespaces end to end, and that the shared namespace's quota holds a build
 // back the way Tekton does in production. Skips only when the simulation is not built.
-import { BuildCluster } from '../../bench/simulation/cluster.js';
-import { BUILD_COMMAND, missingBinaries, simulationPaths } from '../../bench/simulation/paths.js';
+import { BuildCluster } from '../../envtest/build-cluster.js';
+import { BUILD_COMMAND, missingBinaries, simulationPaths } from '../../envtest/build-cluster-paths.js';
 import { PerToolLayout, SharedLayout, runWorkload, type Layout, type LayoutSettings } from '../../bench/simulation/scenario.js';
 import { startDelaySeconds } from '../../bench/simulation/stats.js';
 

@@ -85,6 +85,7 @@ containerStatuses:
     terminated:
       exitCode: 0
       reason: Completed
+      startedAt: {{ $now | Quote }}
       finishedAt: {{ $now | Quote }}
 {{ end }}
 phase: Succeeded

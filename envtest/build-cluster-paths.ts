@@ -1,9 +1,10 @@
-// Where the simulation's binaries and module sources are: asked of
-// envtest/go/build-simulation.sh, which alone knows the pinned versions and the cache.
+// Where a build cluster's binaries and module sources are (kube-scheduler, kwok, Tekton's
+// controller, webhook and resolvers): asked of envtest/go/build-simulation.sh, which alone
+// knows the pinned versions and the cache.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, testenvBinDir } from '../../envtest/controlplane.js';
+import { repoRoot, testenvBinDir } from './controlplane.js';
 
 export interface SimulationPaths {
   /** etcd, kube-apiserver, kube-controller-manager. */
@@ -11,6 +12,8 @@ export interface SimulationPaths {
   scheduler: string;
   kwok: string;
   tekton: string;
+  tektonWebhook: string;
+  tektonResolvers: string;
   kwokVersion: string;
   tektonVersion: string;
   /** The kwok module in the Go module cache: its node stages are read from there. */
@@ -37,6 +40,8 @@ export function simulationPaths(): SimulationPaths {
     scheduler: get('scheduler'),
     kwok: get('kwok'),
     tekton: get('tekton'),
+    tektonWebhook: get('tekton_webhook'),
+    tektonResolvers: get('tekton_resolvers'),
     kwokVersion: get('kwok_version'),
     tektonVersion: get('tekton_version'),
     kwokSource: get('kwok_source'),
@@ -48,7 +53,7 @@ export function simulationPaths(): SimulationPaths {
 export function missingBinaries(paths: SimulationPaths): string[] {
   const wanted = [
     ...['etcd', 'kube-apiserver', 'kube-controller-manager'].map((b) => join(paths.controlPlaneDir, b)),
-    paths.scheduler, paths.kwok, paths.tekton,
+    paths.scheduler, paths.kwok, paths.tekton, paths.tektonWebhook, paths.tektonResolvers,
   ];
   return wanted.filter((p) => !existsSync(p));
 }

@@ -1,23 +1,27 @@
-// A simulated build cluster on loopback: the test control plane, kube-scheduler, kwok
-// faking a few build nodes, and the real Tekton Pipelines controller. Started from the
+// A build cluster on loopback: the test control plane, kube-scheduler, kwok faking a few
+// build nodes, and the real Tekton Pipelines controller, each Tekton component under the
+// release's own ServiceAccount and RBAC; on request also Tekton's admission webhook (which
+// converts v1beta1, defaults and validates) and its remote resolvers. Started from the
 // cached binaries that envtest/go/build-simulation.sh makes; stopped with everything it
-// wrote (its logs can be kept).
+// wrote (its logs can be kept). The build-cluster simulation and the Tekton tests share it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { basename, join } from 'node:path';
-import { ControlPlane, DEFAULT_CONTROLLERS, freePort, stopProcess } from '../../envtest/controlplane.js';
-import type { Identity } from '../../envtest/pki.js';
-import { KubeClient, errorMessage, isNotFound } from '../../src/kube/client.js';
-import type { KubeObject } from '../../src/api/meta.js';
-import { ResourceTypes } from '../../src/kube/resources.js';
-import { Writer } from '../../src/kube/writer.js';
+import { ControlPlane, DEFAULT_CONTROLLERS, freePort, stopProcess } from './controlplane.js';
+import type { Identity } from './pki.js';
+import { KubeClient, errorMessage, isNotFound } from '../src/kube/client.js';
+import type { KubeObject } from '../src/api/meta.js';
+import { ResourceTypes } from '../src/kube/resources.js';
+import { Writer } from '../src/kube/writer.js';
 import { KubeConfig } from '@kubernetes/client-node';
-import { BUILD_COMMAND, type SimulationPaths } from './paths.js';
-import { kwokConfigYaml, type StageOptions } from './stages.js';
+import { BUILD_COMMAND, type SimulationPaths } from './build-cluster-paths.js';
+import { kwokConfigYaml, type StageOptions } from './kwok-stages.js';
 import {
-  BUILD_SERVICE_ACCOUNT, buildPipeline, buildPipelineRun, buildTask, tektonConfig, tektonControllerArgs,
-  tektonControllerEnv, tektonCrds, type BuildResources,
+  BUILD_SERVICE_ACCOUNT, RESOLVERS_NAMESPACE, TEKTON_IDENTITIES, buildPipeline, buildPipelineRun, buildTask, machineAddress, tektonConfig,
+  tektonControllerArgs, tektonControllerEnv, tektonCrds, tektonRbac, tektonResolversArgs, tektonResolversEnv,
+  tektonWebhookArgs, tektonWebhookConfigurations, tektonWebhookEnv, tokenKubeconfigYaml, webhookService,
+  type BuildResources, type TektonComponent,
 } from './tekton.js';
 
 export interface BuildClusterOptions {
@@ -35,6 +39,10 @@ export interface BuildClusterOptions {
    * allows itself 2 x 2 x 5 = 20 requests per second, as a default install does.
    */
   tektonApiQps?: number;
+  /** Run Tekton's admission webhook (conversion, defaulting, validation); off, the CRDs convert nothing. */
+  tektonWebhook?: boolean;
+  /** Run Tekton's remote resolvers (git, http, bundles, hub, cluster). */
+  tektonResolvers?: boolean;
 }
 
 /** kube-controller-manager for Tekton: the test default plus pod GC (kwok plays the node controllers). */
@@ -86,7 +94,12 @@ export class BuildCluster {
         throw new Error(`the ${module} module is not in the Go module cache (its files are read at run time): run "${BUILD_COMMAND}"`);
       }
     }
-    const plane = await ControlPlane.start({ binDir: paths.controlPlaneDir, controllers: SIMULATION_CONTROLLERS });
+    const plane = await ControlPlane.start({
+      binDir: paths.controlPlaneDir,
+      controllers: SIMULATION_CONTROLLERS,
+      // A webhook's Service is resolved to its endpoints by the API server itself: no kube-proxy here.
+      apiserverArgs: options.tektonWebhook ? ['--enable-aggregator-routing=true'] : [],
+    });
     const cluster = new BuildCluster(plane, paths, options);
     try {
       await cluster.boot();
@@ -134,21 +147,7 @@ export class BuildCluster {
       '--node-ip=10.99.0.1',
     ]);
 
-    for (const doc of [...tektonCrds(this.paths.tektonSource), ...tektonConfig(this.paths.tektonSource)]) {
-      await waitFor(`${doc.kind} ${doc.metadata.name} to apply`, 20_000, async () => this.writer.apply(doc));
-    }
-    await waitFor('the Tekton CRDs to be served', 30_000, async () => {
-      await this.admin.request('GET', '/apis/tekton.dev/v1/pipelineruns', { query: { limit: 1 } });
-      await this.admin.request('GET', '/apis/tekton.dev/v1/taskruns', { query: { limit: 1 } });
-      return true;
-    });
-    const tektonArgs = [
-      ...tektonControllerArgs(kubeconfig('tekton-pipelines-controller')),
-      ...(this.options.tektonApiQps ? [`-kube-api-qps=${this.options.tektonApiQps}`, `-kube-api-burst=${this.options.tektonApiQps * 2}`] : []),
-    ];
-    this.spawn('tekton-pipelines-controller', this.paths.tekton, tektonArgs, {
-      ...tektonControllerEnv({ probes: await freePort(), metrics: await freePort(), profiling: await freePort() }),
-    });
+    await this.startTekton();
 
     await waitFor(`${this.options.nodes} kwok nodes to be Ready`, 30_000, async () => {
       const nodes = await this.admin.request<{ items: { status?: { conditions?: Condition[] } }[] }>('GET', '/api/v1/nodes', {
@@ -158,6 +157,85 @@ export class BuildCluster {
       return ready.length === this.options.nodes ? true : undefined;
     });
     await this.warmUp();
+  }
+
+  /**
+   * Tekton as a release installs it: namespaces, ServiceAccounts and RBAC, config maps,
+   * then (with the webhook) the webhook's Service and configurations and the CRDs with
+   * their conversion stanza, the webhook itself, and only once it answers, the controller
+   * and the resolvers; each component authenticates as its own ServiceAccount.
+   */
+  private async startTekton(): Promise<void> {
+    const source = this.paths.tektonSource;
+    const apply = async (docs: KubeObject[]) => {
+      for (const doc of docs) await waitFor(`${doc.kind} ${doc.metadata.name} to apply`, 20_000, async () => this.writer.apply(doc));
+    };
+    await apply([...tektonRbac(source), ...tektonConfig(source)]);
+    const freePorts = async () => ({ probes: await freePort(), metrics: await freePort(), profiling: await freePort() });
+    if (this.options.tektonWebhook) {
+      const webhookPort = await freePort();
+      await apply([...webhookService(machineAddress(), webhookPort), ...tektonWebhookConfigurations(source)]);
+      await apply(tektonCrds(source, 'webhook'));
+      this.spawn('tekton-pipelines-webhook', this.paths.tektonWebhook, tektonWebhookArgs(await this.tektonKubeconfig('webhook')),
+        tektonWebhookEnv(await freePorts(), webhookPort));
+      await this.waitForTektonWebhook();
+    } else {
+      await apply(tektonCrds(source, 'none'));
+    }
+    await waitFor('the Tekton CRDs to be served', 30_000, async () => {
+      await this.admin.request('GET', '/apis/tekton.dev/v1/pipelineruns', { query: { limit: 1 } });
+      await this.admin.request('GET', '/apis/tekton.dev/v1/taskruns', { query: { limit: 1 } });
+      return true;
+    });
+    const controllerArgs = [
+      ...tektonControllerArgs(await this.tektonKubeconfig('controller')),
+      ...(this.options.tektonApiQps ? [`-kube-api-qps=${this.options.tektonApiQps}`, `-kube-api-burst=${this.options.tektonApiQps * 2}`] : []),
+    ];
+    this.spawn('tekton-pipelines-controller', this.paths.tekton, controllerArgs, tektonControllerEnv(await freePorts()));
+    if (this.options.tektonResolvers) {
+      this.spawn('tekton-pipelines-resolvers', this.paths.tektonResolvers, tektonResolversArgs(await this.tektonKubeconfig('resolvers')),
+        tektonResolversEnv(await freePorts()));
+      // Each resolver works only once it leads: one lease per resolver, all five held.
+      await waitFor('the five Tekton resolvers to lead', 60_000, async () => {
+        const leases = await this.admin.request<{ items: { spec?: { holderIdentity?: string } }[] }>('GET',
+          `/apis/coordination.k8s.io/v1/namespaces/${RESOLVERS_NAMESPACE}/leases`);
+        return leases.items.filter((l) => l.spec?.holderIdentity).length >= 5 ? true : undefined;
+      }, 250);
+    }
+  }
+
+  /** A kubeconfig file with a token of the component's ServiceAccount (a day long: longer than any test). */
+  private async tektonKubeconfig(component: TektonComponent): Promise<string> {
+    const { namespace, name } = TEKTON_IDENTITIES[component];
+    const request = await waitFor(`a token for ServiceAccount ${namespace}/${name}`, 20_000, async () =>
+      this.admin.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } },
+      }));
+    const path = join(this.plane.dir, `tekton-${component}.kubeconfig`);
+    writeFileSync(path, tokenKubeconfigYaml(this.plane.server, this.plane.pki.caPem(), request.status.token, name), { mode: 0o600 });
+    return path;
+  }
+
+  /**
+   * The webhook is ready when it has made its certificate, put its CA into the webhook
+   * configurations and the CRDs' conversion stanza, and answers: a v1beta1 PipelineRun
+   * created in a dry run comes back converted and defaulted.
+   */
+  private async waitForTektonWebhook(): Promise<void> {
+    const probe = {
+      apiVersion: 'tekton.dev/v1beta1', kind: 'PipelineRun',
+      metadata: { name: 'webhook-probe', namespace: 'default' },
+      spec: { pipelineRef: { name: 'probe' } },
+    };
+    await waitFor('Tekton\'s webhook to convert and default a v1beta1 PipelineRun', 90_000, async () => {
+      if (this.deadComponent()) throw new Error(`${this.deadComponent()} exited`);
+      const created = await this.admin.request<{ spec?: { timeouts?: unknown } }>('POST', '/apis/tekton.dev/v1beta1/namespaces/default/pipelineruns', {
+        body: probe, query: { dryRun: 'All' },
+      });
+      return created.spec?.timeouts !== undefined || JSON.stringify(created.spec).includes('timeout') ? true : undefined;
+    }, 500).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- tekton-pipelines-webhook ---\n${this.logTail('tekton-pipelines-webhook')}`);
+    });
   }
 
   /** Fake build nodes: the scheduler places pods by their capacity, kwok "runs" them. */
