@@ -1,6 +1,9 @@
 // The informer against the real API server: paged initial list, then watch events, with
-// an index, and a relist that emits only what really changed.
+// an index, a relist that emits only what really changed, and a stop during a relist that
+// leaves no watch behind.
+import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
+import { BlackholeProxy } from '../../envtest/blackhole-proxy.js';
 import { Informer, type ChangeType } from '../../src/runtime/informer.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import { CONFIG_MAPS, collectionPath, NAMESPACES, objectPath } from '../../src/kube/resources.js';
@@ -42,8 +45,9 @@ describe('Informer', () => {
       expect(informer.byIndex('colour', 'green').map((o) => o.metadata.name)).toEqual(['cm-1']);
     });
 
-    // Relists every 500 ms happened meanwhile: none of them re-announced an unchanged object.
-    await new Promise((r) => setTimeout(r, 1200));
+    // Relists every 500 ms happen meanwhile: after two more, none re-announced an unchanged object.
+    const lists = informer.counts.lists;
+    await eventually(() => expect(informer.counts.lists).toBeGreaterThanOrEqual(lists + 2 * 3), { timeoutMs: 20_000 });
     expect(changes.filter((c) => c === 'add cm-2')).toHaveLength(1);
     expect(changes.filter((c) => c.startsWith('update cm-2'))).toHaveLength(0);
     informer.stop();
@@ -60,5 +64,40 @@ describe('Informer', () => {
     expect(running.lastError).toMatch(/not found/i);
     running.stop();
     await loop;
+  });
+
+  it('stop() during a relist aborts the list and starts no watch after it', async () => {
+    const namespace = uniqueName('informer-stop');
+    await client.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: namespace } } });
+    // The informer's client reaches the API server through a proxy that can hold its bytes.
+    const proxy = await BlackholeProxy.start(controlPlaneInfo().server);
+    const admin = loadKubeConfig(controlPlaneInfo().adminKubeconfig);
+    const viaProxy = new KubeConfig();
+    viaProxy.loadFromOptions({
+      clusters: admin.clusters.map((c) => ({ ...c, server: proxy.url })), users: admin.users, contexts: admin.contexts, currentContext: admin.currentContext,
+    });
+    const proxied = new KubeClient(viaProxy);
+    const informer = new Informer<KubeObject>(proxied, CONFIG_MAPS, { namespace, relistIntervalMs: 1000 });
+    const running = informer.run();
+    await informer.synced;
+    await eventually(() => expect(informer.counts.watches).toBeGreaterThanOrEqual(1));
+
+    // The next periodic relist's list goes out and its answer waits in the proxy.
+    proxy.hold();
+    const lists = informer.counts.lists;
+    await eventually(() => expect(informer.counts.lists).toBeGreaterThan(lists), { timeoutMs: 10_000 });
+    await eventually(() => expect(proxy.counts.bytesHeld).toBeGreaterThan(0), { timeoutMs: 10_000 });
+    const watches = informer.counts.watches;
+    informer.stop();
+    // The answer arrives after the stop: it must not lead to a watch.
+    proxy.forward();
+    const ended = await Promise.race([running.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000).unref())]);
+    expect(ended).toBe(true);
+    expect(informer.counts.watches).toBe(watches);
+    // Nothing of the informer holds a connection: a leaked watch would hold its own.
+    proxied.close();
+    await eventually(() => expect(proxy.openConnections).toBe(0), { timeoutMs: 10_000 });
+    await proxy.close();
+    await client.request('DELETE', objectPath(NAMESPACES, namespace));
   });
 });
