@@ -7,6 +7,9 @@
 import type { BuildCluster, RunObject } from '../../envtest/build-cluster.js';
 import { eventually, uniqueName } from '../../envtest/cluster.js';
 import { PIPELINE_NAME } from '../../envtest/tekton.js';
+import { join } from 'node:path';
+import { repoRoot } from '../../envtest/controlplane.js';
+import { applyFiles } from '../../envtest/install.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import { ADMIN_NS, builderRun, describeWithTekton, startTektonFixture, type TektonFixture } from './tekton-fixture.js';
 
@@ -97,4 +100,29 @@ describeWithTekton('Tekton tests')('real Tekton with its webhook and resolvers',
     expect(pod.metadata.labels?.user).toBe(tool);
     process.stderr.write(`Tekton's build pod: ${JSON.stringify(pod)}\n`);
   }, 90_000);
+
+  // Last: it switches the shared Tekton to the Toolforge flags of manifests/tekton/.
+  test('with manifests/tekton/ applied, Tekton\'s webhook refuses an inline pipelineSpec, and the http resolver (not the webhook) fails an http ref', async () => {
+    await applyFiles(admin, ['feature-flags.yaml', 'resolvers-feature-flags.yaml'].map((f) => join(repoRoot(), 'manifests/tekton', f)));
+    const inline = { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { generateName: 'inline-' },
+      spec: { pipelineSpec: { tasks: [{ name: 't', taskSpec: { steps: [{ name: 's', image: 'evil.invalid/x', script: 'id' }] } }] } } };
+    await eventually(async () => {
+      const refusal = await admin.request('POST', runs(ADMIN_NS), { body: inline }).then(() => 'admitted', (e: Error) => e.message);
+      expect(refusal).toContain('admission webhook "validation.webhook.pipeline.tekton.dev" denied the request: validation failed: must not set the field(s): spec.pipelineSpec');
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const http = await admin.request<Run>('POST', runs(ADMIN_NS), { body: { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { generateName: 'http-' },
+      spec: { pipelineRef: { resolver: 'http', params: [{ name: 'url', value: 'https://example.invalid/p.yaml' }] } } } })
+      .catch((e: Error) => e);
+    if (http instanceof Error) {
+      expect(http.message).toContain('enable-http-resolver feature flag not true');
+    } else {
+      await eventually(async () => {
+        const now = await admin.request<Run>('GET', `${runs(ADMIN_NS)}/${http.metadata.name}`);
+        const c = now.status?.conditions?.find((x) => x.type === 'Succeeded');
+        expect(c?.status).toBe('False');
+        expect(c?.message).toContain('enable-http-resolver feature flag not true');
+        process.stderr.write(`http resolver with the flag off: ${c?.reason}: ${c?.message}\n`);
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+    }
+  }, 120_000);
 });
