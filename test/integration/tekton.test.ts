@@ -4,89 +4,34 @@
 // defaults are what this file records, the cluster resolver answers, and a build shaped as
 // builds-api creates it, made by the tool through its RoleBinding in the build namespace
 // the in-process operator keeps, gets its pod created and scheduled.
-import { BuildCluster, type RunObject } from '../../envtest/build-cluster.js';
-import { BUILD_COMMAND, missingBinaries, simulationPaths } from '../../envtest/build-cluster-paths.js';
+import type { BuildCluster, RunObject } from '../../envtest/build-cluster.js';
 import { eventually, uniqueName } from '../../envtest/cluster.js';
-import { installOperatorPrerequisites } from '../../envtest/install.js';
-import { BUILD_SERVICE_ACCOUNT, PIPELINE_NAME, TASK_NAME, buildPipeline, buildTask } from '../../envtest/tekton.js';
+import { PIPELINE_NAME } from '../../envtest/tekton.js';
+import { join } from 'node:path';
+import { repoRoot } from '../../envtest/controlplane.js';
+import { applyFiles } from '../../envtest/install.js';
 import type { KubeClient } from '../../src/kube/client.js';
-import { startOperator, type RunningOperator } from './in-process-operator.js';
-
-const paths = simulationPaths();
-const missing = missingBinaries(paths);
-if (missing.length) process.stderr.write(`Tekton tests skipped: not built: ${missing.join(', ')}; build with "${BUILD_COMMAND}"\n`);
-const describeBuilt = missing.length ? describe.skip : describe;
-
-const ADMIN_NS = 'image-build-admin';
-const tool = uniqueName('tk');
-const buildNs = `image-build-${tool}`;
+import { ADMIN_NS, builderRun, describeWithTekton, startTektonFixture, type TektonFixture } from './tekton-fixture.js';
 
 type Run = RunObject & { spec: Record<string, unknown> };
 interface Pod { metadata: { name: string; labels?: Record<string, string> }; spec: { nodeName?: string; serviceAccountName?: string } }
 
-/** A PipelineRun as Toolforge's builds-api creates it. */
-export function builderRun(t: string): Record<string, unknown> {
-  return {
-    apiVersion: 'tekton.dev/v1', kind: 'PipelineRun',
-    metadata: { generateName: `${t}-buildpacks-`, labels: { user: t } },
-    spec: {
-      pipelineRef: { name: PIPELINE_NAME },
-      params: [
-        { name: 'SOURCE_URL', value: 'https://gitlab.wikimedia.org/toolforge-repos/sample.git' },
-        { name: 'SOURCE_REFERENCE', value: 'main' },
-        { name: 'APP_IMAGE', value: `harbor.invalid/tool-${t}/tool-${t}:latest` },
-        { name: 'ENV_VARS', value: ['FOO=bar'] },
-      ],
-    },
-  };
-}
-
-describeBuilt('real Tekton with its webhook and resolvers', () => {
+describeWithTekton('Tekton tests')('real Tekton with its webhook and resolvers', () => {
+  let fixture: TektonFixture;
   let cluster: BuildCluster;
   let admin: KubeClient;
-  let operator: RunningOperator | undefined;
+  let tool: string;
+  let buildNs: string;
   const runs = (ns: string, version = 'v1') => `/apis/tekton.dev/${version}/namespaces/${ns}/pipelineruns`;
 
   beforeAll(async () => {
-    cluster = await BuildCluster.start(paths, {
-      nodes: 1, nodeCpu: '8', nodeMemory: '32Gi', nodePods: 110,
-      // Build pods stay Running long enough to be looked at.
-      stages: { podStartMs: 100, buildMinMs: 600_000, buildMaxMs: 600_000 },
-      buildResources: { cpu: '100m', memory: '128Mi' },
-      tektonWebhook: true, tektonResolvers: true,
-    });
+    fixture = await startTektonFixture();
+    ({ cluster, tool, buildNs } = fixture);
     admin = cluster.admin;
-    await installOperatorPrerequisites(admin);
-    await cluster.createNamespace(ADMIN_NS);
-    await cluster.writer.apply(buildTask(ADMIN_NS, { cpu: '100m', memory: '128Mi' }));
-    await cluster.writer.apply(buildPipeline(ADMIN_NS));
-    await cluster.writer.apply({
-      apiVersion: 'builds.toolforge.org/v1alpha1', kind: 'BuildQuotaPolicy', metadata: { name: 'default' },
-      spec: {
-        toolSelector: { matchLabels: { tenancy: 'tool' } },
-        namespace: { nameTemplate: 'image-build-{tool}', podSecurity: 'baseline' },
-        resourceQuota: { hard: { pods: '4', 'requests.cpu': '2', 'requests.memory': '4Gi' } },
-        limitRange: { limits: [{ type: 'Container', default: { cpu: '500m', memory: '512Mi' }, defaultRequest: { cpu: '100m', memory: '128Mi' } }] },
-        serviceAccount: { name: BUILD_SERVICE_ACCOUNT },
-        access: { toolRole: 'build-namespace-tool' },
-        replicate: [
-          { apiVersion: 'tekton.dev/v1', kind: 'Task', namespace: ADMIN_NS, name: TASK_NAME },
-          { apiVersion: 'tekton.dev/v1', kind: 'Pipeline', namespace: ADMIN_NS, name: PIPELINE_NAME },
-        ],
-      },
-    });
-    await cluster.createNamespace(`tool-${tool}`, { name: `tool-${tool}`, tenancy: 'tool' });
-    operator = await startOperator({}, cluster.plane.info);
-    await eventually(async () => {
-      const ns = await admin.request<{ metadata: { labels?: Record<string, string> } }>('GET', `/api/v1/namespaces/${buildNs}`);
-      expect(ns.metadata.labels?.['builds.toolforge.org/ready']).toBe('true');
-      await admin.request('GET', `/apis/tekton.dev/v1/namespaces/${buildNs}/pipelines/${PIPELINE_NAME}`);
-    }, { timeoutMs: 60_000, intervalMs: 250 });
   }, 240_000);
 
   afterAll(async () => {
-    await operator?.stop();
-    await cluster?.stop();
+    await fixture?.stop();
   }, 60_000);
 
   test('a v1beta1 PipelineRun is converted by the webhook: read back as v1, its pod fields moved to taskRunTemplate', async () => {
@@ -155,4 +100,29 @@ describeBuilt('real Tekton with its webhook and resolvers', () => {
     expect(pod.metadata.labels?.user).toBe(tool);
     process.stderr.write(`Tekton's build pod: ${JSON.stringify(pod)}\n`);
   }, 90_000);
+
+  // Last: it switches the shared Tekton to the Toolforge flags of manifests/tekton/.
+  test('with manifests/tekton/ applied, Tekton\'s webhook refuses an inline pipelineSpec, and the http resolver (not the webhook) fails an http ref', async () => {
+    await applyFiles(admin, ['feature-flags.yaml', 'resolvers-feature-flags.yaml'].map((f) => join(repoRoot(), 'manifests/tekton', f)));
+    const inline = { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { generateName: 'inline-' },
+      spec: { pipelineSpec: { tasks: [{ name: 't', taskSpec: { steps: [{ name: 's', image: 'evil.invalid/x', script: 'id' }] } }] } } };
+    await eventually(async () => {
+      const refusal = await admin.request('POST', runs(ADMIN_NS), { body: inline }).then(() => 'admitted', (e: Error) => e.message);
+      expect(refusal).toContain('admission webhook "validation.webhook.pipeline.tekton.dev" denied the request: validation failed: must not set the field(s): spec.pipelineSpec');
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const http = await admin.request<Run>('POST', runs(ADMIN_NS), { body: { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { generateName: 'http-' },
+      spec: { pipelineRef: { resolver: 'http', params: [{ name: 'url', value: 'https://example.invalid/p.yaml' }] } } } })
+      .catch((e: Error) => e);
+    if (http instanceof Error) {
+      expect(http.message).toContain('enable-http-resolver feature flag not true');
+    } else {
+      await eventually(async () => {
+        const now = await admin.request<Run>('GET', `${runs(ADMIN_NS)}/${http.metadata.name}`);
+        const c = now.status?.conditions?.find((x) => x.type === 'Succeeded');
+        expect(c?.status).toBe('False');
+        expect(c?.message).toContain('enable-http-resolver feature flag not true');
+        process.stderr.write(`http resolver with the flag off: ${c?.reason}: ${c?.message}\n`);
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+    }
+  }, 120_000);
 });

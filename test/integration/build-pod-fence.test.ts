@@ -1,0 +1,92 @@
+// The build pod fence alone (no PipelineRun fence), against the real Tekton: the tool's
+// legitimate build gets its pod admitted and scheduled; each attack that Tekton turns into
+// a pod field is accepted by Tekton and then refused at the pod by this layer, which the
+// TaskRun's failure carries as the API server's message.
+import type { RunObject } from '../../envtest/build-cluster.js';
+import { eventually } from '../../envtest/cluster.js';
+import { BUILDER_IMAGE, BUILD_SERVICE_ACCOUNT, BUILD_STEP_ENV, TEKTON_IMAGES } from '../../envtest/tekton.js';
+import { renderBuildPodFence } from '../../src/render/build-pod-fence.js';
+import { builderRun, describeWithTekton, startTektonFixture, type TektonFixture } from './tekton-fixture.js';
+
+interface Condition { type: string; status: string; reason?: string; message?: string }
+interface TaskRun { status?: { conditions?: Condition[] } }
+interface Pod { spec: { nodeName?: string } }
+
+const AS_BUILD_SA = { taskRunTemplate: { serviceAccountName: BUILD_SERVICE_ACCOUNT } };
+const podTemplate = (template: Record<string, unknown>) => ({ taskRunTemplate: { serviceAccountName: BUILD_SERVICE_ACCOUNT, podTemplate: template } });
+
+describeWithTekton('build pod fence tests')('the build pod fence with the real Tekton', () => {
+  let fx: TektonFixture;
+
+  const createAsTool = async (spec: Record<string, unknown>): Promise<RunObject> => {
+    const asTool = fx.cluster.clientFor({ user: fx.tool, groups: ['toolforge'] });
+    try {
+      return await asTool.request<RunObject>('POST', `/apis/tekton.dev/v1/namespaces/${fx.buildNs}/pipelineruns`, { body: builderRun(fx.tool, spec) });
+    } finally {
+      asTool.close();
+    }
+  };
+  const taskRunOf = async (run: RunObject): Promise<TaskRun | undefined> => {
+    const list = await fx.cluster.admin.request<{ items: TaskRun[] }>('GET', `/apis/tekton.dev/v1/namespaces/${fx.buildNs}/taskruns`, {
+      query: { labelSelector: `tekton.dev/pipelineRun=${run.metadata.name}` },
+    });
+    return list.items[0];
+  };
+
+  beforeAll(async () => {
+    fx = await startTektonFixture();
+    await fx.cluster.writer.apply({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'build-high' }, value: 1_000_000 });
+    for (const obj of renderBuildPodFence({
+      stepImages: [BUILDER_IMAGE], tektonImages: Object.values(TEKTON_IMAGES),
+      serviceAccount: BUILD_SERVICE_ACCOUNT, envNames: BUILD_STEP_ENV,
+    })) await fx.cluster.writer.apply(obj);
+    // The policy holds once the API server has loaded it: a bare pod it must refuse shows when.
+    await eventually(async () => {
+      const refused = await fx.cluster.admin.request('POST', `/api/v1/namespaces/${fx.buildNs}/pods`, {
+        body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'probe' }, spec: { containers: [{ name: 'c', image: 'evil.invalid/x' }] } },
+        query: { dryRun: 'All' },
+      }).then(() => 'admitted', (err: Error) => err.message);
+      expect(refused).toContain('build pod fence');
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await fx?.stop();
+  }, 60_000);
+
+  test('the legitimate build (builds-api shape, the build ServiceAccount) gets its pod admitted and scheduled', async () => {
+    const run = await createAsTool(AS_BUILD_SA);
+    await eventually(async () => {
+      const pods = await fx.cluster.admin.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${fx.buildNs}/pods`, {
+        query: { labelSelector: `tekton.dev/pipelineRun=${run.metadata.name}` },
+      });
+      expect(pods.items.map((p) => p.spec.nodeName)).toEqual(['build-node-0']);
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+  }, 90_000);
+
+  it.each([
+    { name: 'podTemplate runAsUser 0', spec: podTemplate({ securityContext: { runAsUser: 0 } }), field: 'spec.securityContext.runAsUser' },
+    { name: 'podTemplate env LD_PRELOAD', spec: podTemplate({ env: [{ name: 'LD_PRELOAD', value: '/tmp/x.so' }] }), field: 'spec.containers[].env' },
+    { name: 'podTemplate hostAliases', spec: podTemplate({ hostAliases: [{ ip: '192.0.2.66', hostnames: ['harbor.invalid'] }] }), field: 'spec.hostAliases' },
+    { name: 'podTemplate dnsConfig', spec: podTemplate({ dnsConfig: { nameservers: ['192.0.2.66'] } }), field: 'spec.dnsConfig' },
+    { name: 'podTemplate nodeSelector', spec: podTemplate({ nodeSelector: { 'kubernetes.io/hostname': 'build-node-0' } }), field: 'spec.nodeSelector' },
+    { name: 'podTemplate tolerations', spec: podTemplate({ tolerations: [{ operator: 'Exists' }] }), field: 'spec.tolerations' },
+    { name: 'podTemplate priorityClassName', spec: podTemplate({ priorityClassName: 'build-high' }), field: 'spec.priorityClassName' },
+    { name: 'serviceAccountName override', spec: { taskRunTemplate: { serviceAccountName: 'default' } }, field: 'spec.serviceAccountName' },
+    { name: 'podTemplate secret volume', spec: podTemplate({ volumes: [{ name: 'stolen', secret: { secretName: 'anything' } }] }), field: 'spec.volumes' },
+    { name: 'podTemplate projected token volume', spec: podTemplate({ volumes: [{ name: 'tok', projected: { sources: [{ serviceAccountToken: { audience: 'vault', path: 't' } }] } }] }), field: 'spec.volumes[].projected' },
+    {
+      name: 'inline taskSpec with a foreign image',
+      spec: { ...AS_BUILD_SA, pipelineRef: undefined, params: undefined, pipelineSpec: { tasks: [{ name: 'x', taskSpec: { steps: [{ name: 's', image: 'evil.invalid/x', script: 'id' }] } }] } },
+      field: 'spec.containers[].image',
+    },
+  ])('$name: Tekton accepts the run, the pod is refused by the build pod fence ($field)', async ({ spec, field }) => {
+    const run = await createAsTool(spec);
+    const failed = await eventually(async () => {
+      const condition = (await taskRunOf(run))?.status?.conditions?.find((c) => c.type === 'Succeeded');
+      expect(condition?.status).toBe('False');
+      return condition!;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    expect(failed.message).toContain(`build pod fence: ${field}`);
+  }, 90_000);
+});
