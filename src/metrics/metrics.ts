@@ -220,7 +220,6 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
   for (const state of TOOL_STATES) metrics.tools.set({ state }, 0);
   metrics.deletionHoldActive.set(0);
   metrics.leader.set(0);
-  metrics.forbiddenRequests.inc({ verb: 'GET', resource: '' }, 0);
   metrics.eventsDropped.inc({ reason: 'rate_limited' }, 0);
   return metrics;
 }
