@@ -250,6 +250,7 @@ export class Reconciler {
       const decision = await guard.request({ tool, namespace: ns.metadata.name }, total, massDeletionAllowed(policies));
       if (!decision.allowed) {
         metrics.deletionsHeld.inc();
+        this.deps.writer.held?.(NAMESPACES, ns);
         nsLog.warn('deletion held back', { reason: decision.message });
         // Said once per hold, not once per held tool: a typo over N tools is one Event per policy.
         if (decision.started) {
