@@ -34,7 +34,7 @@ const objectName = (c: PlannedChange) => (c.namespace ? `${c.namespace}/${c.name
 /** The plan as text: one row per object, then (with diff) the differing fields of each. */
 export function formatPlan(changes: readonly PlannedChange[], diff: boolean): string {
   if (changes.length === 0) return 'no changes\n';
-  let text = formatTable(['tool', 'kind', 'namespace/name', 'action'], changes.map((c) => [c.tool, c.kind, objectName(c), c.action]));
+  let text = formatTable(['tool', 'kind', 'namespace/name', 'action'], changes.map((c) => [c.tool, c.kind, objectName(c), c.held ? `${c.action} (held)` : c.action]));
   if (diff) {
     for (const c of changes.filter((x) => x.diffs.length > 0)) {
       text += `\n${c.kind} ${objectName(c)} (tool ${c.tool}):\n`;
@@ -44,6 +44,8 @@ export function formatPlan(changes: readonly PlannedChange[], diff: boolean): st
   const tools = new Set(changes.map((c) => c.tool)).size;
   const count = (action: string) => changes.filter((c) => c.action === action).length;
   text += `\n${changes.length} change(s) for ${tools} tool(s): ${count('create')} to create, ${count('update')} to update, ${count('delete')} to delete\n`;
+  const held = changes.filter((c) => c.held).length;
+  if (held) text += `${held} deletion(s) held back by the mass-deletion guard: see status.deletionHold of the BuildQuotaPolicies\n`;
   return text;
 }
 

@@ -62,7 +62,11 @@ export async function runOperator(config: RunConfig): Promise<number> {
     ...DEFAULT_OPTIONS,
     workers: config.workers,
     relistIntervalMs: config.relistIntervalSeconds * 1000,
-    deletionGuard: { ...DEFAULT_OPTIONS.deletionGuard, maxShare: config.deletionGuardShare, maxCount: config.deletionGuardCount },
+    // The guard's state lives beside the Lease, in the operator's own namespace.
+    deletionGuard: {
+      ...DEFAULT_OPTIONS.deletionGuard, maxShare: config.deletionGuardShare, maxCount: config.deletionGuardCount,
+      namespace: config.leaderElectionNamespace,
+    },
   };
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const manager = new Manager(client, log, metrics, {

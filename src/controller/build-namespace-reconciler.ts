@@ -108,7 +108,7 @@ export class Reconciler {
       const matched = policiesForTool(toolNsView, policies).map((p) => p.metadata.name);
       const effective = effectivePolicy(tool, toolNsView, policies);
       if (effective) {
-        this.deps.guard.cancel(tool);
+        await this.deps.guard.cancel(tool);
         return this.converge(tool, toolNs, effective, matched, buildNamespaces, log);
       }
     }
@@ -230,6 +230,7 @@ export class Reconciler {
   private async collect(tool: string, buildNamespaces: KubeObject[], policies: BuildQuotaPolicy[], log: Logger): Promise<Result | undefined> {
     const { caches, guard, events, metrics } = this.deps;
     let result: Result | undefined;
+    let wantsDeletion = false;
     for (const ns of buildNamespaces) {
       if (ns.metadata.deletionTimestamp) continue;
       const nsLog = log.child({ namespace: ns.metadata.name });
@@ -244,19 +245,24 @@ export class Reconciler {
         this.deps.status.set(tool, { state: 'orphaned', matched: [] });
         continue;
       }
+      wantsDeletion = true;
       const total = caches.namespaces.byIndex(BY_MANAGED, 'true').length;
-      const decision = guard.request(tool, total, massDeletionAllowed(policies));
+      const decision = await guard.request({ tool, namespace: ns.metadata.name }, total, massDeletionAllowed(policies));
       if (!decision.allowed) {
         metrics.deletionsHeld.inc();
+        this.deps.writer.held?.(NAMESPACES, ns);
         nsLog.warn('deletion held back', { reason: decision.message });
-        for (const policy of policies) {
-          await events.record(targetOf(policy), 'Warning', 'DeletionsHeld', decision.message);
+        // Said once per hold, not once per held tool: a typo over N tools is one Event per policy.
+        if (decision.started) {
+          for (const policy of policies) await events.record(targetOf(policy), 'Warning', 'DeletionsHeld', decision.message);
         }
         result = { requeueAfter: HELD_RECHECK_MS };
         continue;
       }
       await this.deleteObject(NAMESPACES, ns, nsLog);
     }
+    // Nothing of this tool's is left to delete (gone meanwhile, or retained): not the hold's cause.
+    if (!wantsDeletion) await guard.cancel(tool);
     return result;
   }
 

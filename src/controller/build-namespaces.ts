@@ -185,7 +185,13 @@ export class BuildNamespaceController implements Runnable {
   async start(): Promise<void> {
     if (this.workers) return;
     await this.prepareReplication();
-    const tools = this.allTools();
+    // The hold a previous leader left in force, read before any deletion; its held tools
+    // are looked at again even when nothing of them is left, so a hold whose cause is gone ends.
+    const held = await this.deps.guard.load().then(() => this.deps.guard.heldTools, (err: unknown) => {
+      this.deps.log.error('deletion guard state not read; no build namespace is deleted until it is', { error: errorMessage(err) });
+      return [];
+    });
+    const tools = [...new Set([...this.allTools(), ...held])].sort();
     this.firstPassStarted = true;
     for (const tool of tools) this.firstPass.add(tool);
     for (const tool of tools) this.queue.add(tool);
@@ -223,6 +229,7 @@ export class BuildNamespaceController implements Runnable {
   async stop(drainTimeoutMs: number): Promise<void> {
     const drained = this.queue.shutDownWithDrain();
     await Promise.race([drained, new Promise((r) => setTimeout(r, drainTimeoutMs).unref())]);
+    await this.deps.guard.flush().catch((err: unknown) => this.deps.log.warn('deletion guard state not written on shutdown', { error: errorMessage(err) }));
   }
 }
 

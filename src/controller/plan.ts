@@ -14,6 +14,8 @@ import { createMetrics } from '../metrics/metrics.js';
 import { Manager } from '../runtime/manager.js';
 import { addControllers, cacheOptions, DEFAULT_OPTIONS } from './setup.js';
 import { objectKey } from './recent-writes.js';
+import { DeletionGuard } from './deletion-guard.js';
+import { ConfigMapGuardStore, OPERATOR_NAMESPACE, readOnlyStore } from '../kube/deletion-guard-store.js';
 
 export type PlannedAction = 'create' | 'update' | 'delete';
 
@@ -24,6 +26,8 @@ export interface PlannedChange {
   name: string;
   action: PlannedAction;
   diffs: FieldDiff[];
+  /** A deletion the mass-deletion guard holds back: `run` would not make it now. */
+  held?: boolean;
 }
 
 class RecordingWriter implements ObjectWriter {
@@ -40,13 +44,18 @@ class RecordingWriter implements ObjectWriter {
     return informer?.get(obj.metadata.name, obj.metadata.namespace);
   }
 
-  private record(obj: KubeObject, action: PlannedAction, diffs: FieldDiff[]): void {
+  private record(obj: KubeObject, action: PlannedAction, diffs: FieldDiff[], held = false): void {
     const key = objectKey(obj);
     // reconcile may touch an object twice (a new namespace, then its ready label): one change.
     if (this.changes.has(key)) return;
     this.changes.set(key, {
       tool: this.tool, kind: obj.kind ?? '', namespace: obj.metadata.namespace, name: obj.metadata.name, action, diffs,
+      ...(held ? { held } : {}),
     });
+  }
+
+  held(_type: ResourceType, obj: KubeObject): void {
+    this.record({ ...obj, kind: obj.kind ?? 'Namespace' }, 'delete', [], true);
   }
 
   async apply<T extends KubeObject>(obj: T, force?: boolean): Promise<T> {
@@ -75,12 +84,17 @@ class RecordingWriter implements ObjectWriter {
   }
 }
 
-/** The changes `run` would make now, tool by tool, sorted; nothing is written. */
-export async function planChanges(client: KubeClient): Promise<PlannedChange[]> {
+/**
+ * The changes `run` would make now, tool by tool, sorted; nothing is written. Deletions are
+ * asked of a guard that reads the hold `run` keeps (in `guardNamespace`) and never writes:
+ * every pending deletion is listed, and those the guard would hold are marked held.
+ */
+export async function planChanges(client: KubeClient, guardNamespace = OPERATOR_NAMESPACE): Promise<PlannedChange[]> {
   const log = createLogger('error', true);
   const recorder = new RecordingWriter(new Writer(client, new ResourceTypes(client), true));
   const manager = new Manager(client, log, createMetrics({ processMetrics: false }), { cache: cacheOptions(DEFAULT_OPTIONS) });
-  const { buildNamespaces } = addControllers(manager, DEFAULT_OPTIONS, { writer: recorder, events: new EventRecorder(undefined) });
+  const guard = new DeletionGuard(DEFAULT_OPTIONS.deletionGuard, readOnlyStore(new ConfigMapGuardStore(client, guardNamespace)));
+  const { buildNamespaces } = addControllers(manager, DEFAULT_OPTIONS, { writer: recorder, events: new EventRecorder(undefined), guard });
   recorder.caches = buildNamespaces.caches;
   try {
     // The caches only: no controller runs, each tool is reconciled once, here.

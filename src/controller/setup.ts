@@ -9,6 +9,9 @@ import type { InformerCacheOptions } from '../runtime/cache.js';
 import type { Manager } from '../runtime/manager.js';
 import { BuildNamespaceController, keepOwnManagedFields } from './build-namespaces.js';
 import { DeletionGuard } from './deletion-guard.js';
+import { ConfigMapGuardStore, DELETION_GUARD_CONFIG_MAP, OPERATOR_NAMESPACE } from '../kube/deletion-guard-store.js';
+import { errorMessage } from '../kube/client.js';
+import { reportForbidden } from './forbidden.js';
 import { PolicyStatusController, ToolStatusTracker } from './policy-status.js';
 import { buildsForNamespace, RetentionController } from './retention.js';
 
@@ -16,7 +19,11 @@ export interface OperatorOptions {
   workers: number;
   /** Relist every informer this often, as a safety net under the watches; 0 = never. */
   relistIntervalMs: number;
-  deletionGuard: { maxShare: number; maxCount: number; windowMs: number };
+  deletionGuard: {
+    maxShare: number; maxCount: number; windowMs: number;
+    /** Where the guard keeps its state: the operator's namespace, and the ConfigMap's name. */
+    namespace?: string; configMap?: string;
+  };
   statusIntervalMs: number;
 }
 
@@ -40,19 +47,26 @@ export interface Controllers {
   guard: DeletionGuard;
 }
 
-/** `plan` records writes and sends no Events. */
+/** `plan` records writes, sends no Events and asks a guard that only reads. */
 export interface ControllerOverrides {
   writer?: ObjectWriter;
   events?: EventRecorder;
+  guard?: DeletionGuard;
 }
 
 export function addControllers(manager: Manager, options: OperatorOptions = DEFAULT_OPTIONS, overrides: ControllerOverrides = {}): Controllers {
   const { client, cache, log, metrics } = manager;
   const types = new ResourceTypes(client);
   const writer = overrides.writer ?? new Writer(client, types);
+  // A 403 from our own RBAC is a broken install, whichever request met it: never silent.
+  client.onRequest(reportForbidden(log, metrics));
   const events = overrides.events ?? new EventRecorder(client);
   const tracker = new ToolStatusTracker();
-  const guard = new DeletionGuard(options.deletionGuard);
+  const { namespace = OPERATOR_NAMESPACE, configMap = DELETION_GUARD_CONFIG_MAP } = options.deletionGuard;
+  const guard = overrides.guard ?? new DeletionGuard({
+    ...options.deletionGuard,
+    onError: (err) => log.warn('deletion guard state not written; trying again', { error: errorMessage(err) }),
+  }, new ConfigMapGuardStore(client, namespace, configMap));
   let retentionMessage: string | undefined;
   // Retention is told of namespaces and policies by the build-namespace controller's events.
   const later: { retention?: RetentionController } = {};

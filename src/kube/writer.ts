@@ -12,6 +12,8 @@ export interface ObjectWriter {
   applyStatus<T extends KubeObject>(obj: T): Promise<T>;
   delete(type: ResourceType, obj: KubeObject): Promise<void>;
   mergePatch(type: ResourceType, obj: KubeObject, patch: unknown): Promise<KubeObject>;
+  /** A deletion the mass-deletion guard holds back: nothing is written; `plan` lists it. */
+  held?(type: ResourceType, obj: KubeObject): void;
 }
 
 export class Writer implements ObjectWriter {

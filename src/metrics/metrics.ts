@@ -50,6 +50,12 @@ export interface OperatorMetrics {
   informerRestarts: Counter<'resource'>;
   /** verb = apply|create|update|patch|delete; kind = the object's Kind. */
   apiWrites: Counter<'verb' | 'kind'>;
+  /** Requests the API server refused with 403: the operator's RBAC lacks a rule. */
+  forbiddenRequests: Counter<'verb' | 'resource'>;
+  /** 1 while a replicated kind and namespace that a policy names cannot be listed. */
+  replicationSourceUnavailable: Gauge<'source'>;
+  /** Events not sent because their object already had its share (reason = rate_limited). */
+  eventsDropped: Counter<'reason'>;
 }
 
 export interface MetricsOptions {
@@ -190,12 +196,31 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
       labelNames: ['verb', 'kind'] as const,
       registers,
     }),
+    forbiddenRequests: new Counter({
+      name: `${PREFIX}forbidden_requests_total`,
+      help: 'Requests refused with 403 Forbidden: the operator\'s RBAC lacks a rule, by verb and resource',
+      labelNames: ['verb', 'resource'] as const,
+      registers,
+    }),
+    replicationSourceUnavailable: new Gauge({
+      name: `${PREFIX}replication_source_unavailable`,
+      help: '1 while a replication source (apiVersion/kind/namespace) cannot be listed or is not served, else 0',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    eventsDropped: new Counter({
+      name: `${PREFIX}events_dropped_total`,
+      help: 'Events not sent because their object had used up its burst (a per-object rate limit)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   };
 
   // Series that exist from the start, so rate() and absent() queries work before the first event.
   for (const state of TOOL_STATES) metrics.tools.set({ state }, 0);
   metrics.deletionHoldActive.set(0);
   metrics.leader.set(0);
+  metrics.eventsDropped.inc({ reason: 'rate_limited' }, 0);
   return metrics;
 }
 

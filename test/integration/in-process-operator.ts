@@ -7,7 +7,10 @@ import { Manager } from '../../src/runtime/manager.js';
 import { addControllers, cacheOptions, DEFAULT_OPTIONS, type Controllers, type OperatorOptions } from '../../src/controller/setup.js';
 import { configForServiceAccount } from '../../envtest/cluster.js';
 import type { ControlPlaneInfo } from '../../envtest/controlplane.js';
-import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../../envtest/install.js';
+import { adminClient, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../../envtest/install.js';
+import { DELETION_GUARD_CONFIG_MAP } from '../../src/kube/deletion-guard-store.js';
+import { CONFIG_MAPS, objectPath } from '../../src/kube/resources.js';
+import { isNotFound } from '../../src/kube/client.js';
 
 export interface RunningOperator {
   manager: Manager;
@@ -19,8 +22,27 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** Starts an operator as the operator's ServiceAccount and waits until it reconciles (on the shared control plane unless told another). */
-export async function startOperator(options: Partial<OperatorOptions> = {}, plane?: ControlPlaneInfo): Promise<RunningOperator> {
+/**
+ * Forgets the deletion guard's stored window and hold. The test files share one cluster, so
+ * the deletions one file counted must not hold back the next file's.
+ */
+export async function resetDeletionGuard(): Promise<void> {
+  const admin = adminClient();
+  await admin.request('DELETE', objectPath(CONFIG_MAPS, DELETION_GUARD_CONFIG_MAP, OPERATOR_NAMESPACE))
+    .catch((err: unknown) => { if (!isNotFound(err)) throw err; })
+    .finally(() => admin.close());
+}
+
+/**
+ * Starts an operator as the operator's ServiceAccount and waits until it reconciles: on the
+ * shared control plane unless `plane` names another (which starts with no guard state), and
+ * with a fresh deletion guard unless `keepGuardState` (a restart, as a test of the hold wants it).
+ */
+export async function startOperator(
+  options: Partial<OperatorOptions> = {},
+  { plane, keepGuardState = false }: { plane?: ControlPlaneInfo; keepGuardState?: boolean } = {},
+): Promise<RunningOperator> {
+  if (!keepGuardState && !plane) await resetDeletionGuard();
   const client = new KubeClient(await configForServiceAccount(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, plane));
   const writes: string[] = [];
   client.onRequest((verb, path) => {

@@ -77,7 +77,7 @@ export async function startTektonFixture(): Promise<TektonFixture> {
       },
     });
     await cluster.createNamespace(`tool-${tool}`, { name: `tool-${tool}`, tenancy: 'tool' });
-    operator = await startOperator({}, cluster.plane.info);
+    operator = await startOperator({}, { plane: cluster.plane.info });
     await eventually(async () => {
       const ns = await admin.request<{ metadata: { labels?: Record<string, string> } }>('GET', `/api/v1/namespaces/${buildNs}`);
       expect(ns.metadata.labels?.['builds.toolforge.org/ready']).toBe('true');
