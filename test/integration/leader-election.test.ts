@@ -11,6 +11,7 @@ import { BUILD_QUOTA_POLICIES, collectionPath, LEASES, NAMESPACES, objectPath } 
 import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 import { adminClient, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../../envtest/install.js';
 import { metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
+import { resetDeletionGuard } from './in-process-operator.js';
 
 const admin = adminClient();
 const suite = uniqueName('leader');
@@ -63,6 +64,8 @@ async function activity(p: OperatorProcess) {
 
 beforeAll(async () => {
   await installOperatorPrerequisites(admin);
+  // Deletions counted by earlier files in this shared cluster must not hold back this one's.
+  await resetDeletionGuard();
   await admin.request('PATCH', objectPath(BUILD_QUOTA_POLICIES, `${suite}-base`), {
     query: { fieldManager: 'test-admin', force: true }, contentType: 'application/apply-patch+yaml',
     body: { apiVersion: 'builds.toolforge.org/v1alpha1', kind: 'BuildQuotaPolicy', metadata: { name: `${suite}-base` },

@@ -13,6 +13,7 @@ import { adminClient, installOperatorPrerequisites } from '../../envtest/install
 import {
   metricValue, removeAndWait, runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess,
 } from '../../envtest/operator-process.js';
+import { resetDeletionGuard } from './in-process-operator.js';
 
 const admin = adminClient();
 const suite = uniqueName('plan');
@@ -70,6 +71,8 @@ async function plan(...args: string[]) {
 
 beforeAll(async () => {
   await installOperatorPrerequisites(admin);
+  // Deletions counted by earlier files in this shared cluster must not hold back this one's.
+  await resetDeletionGuard();
   operatorKubeconfig = (await writeOperatorKubeconfig(dir, controlPlaneInfo())).path;
   await applyPolicy(`${suite}-base`, { resourceQuota: { hard: { pods: '2', 'requests.cpu': '1' } } });
   for (const tool of [kept, raised, removed]) await createTool(tool);
