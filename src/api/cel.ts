@@ -3,6 +3,7 @@
 // parsers of this package so that offline validation judges values as the server does.
 
 import { Environment, Optional } from '@marcbachmann/cel-js';
+import { RE2JS } from 're2js';
 import { containsCidr, containsIp, maskedCidr, parseCidr, parseIp, type Cidr, type IpAddress } from './cidr.js';
 import { isDns1123Label, isDns1123Subdomain, isLabelValue, isQualifiedName } from './k8s-syntax.js';
 import { compareQuantities, parseQuantity, quantitySign, quantityToNumber, type Quantity } from './quantity.js';
@@ -202,7 +203,33 @@ function kubernetesEnvironment(): Environment {
       return chars[Number(i)] ?? '';
     })
     .registerFunction('string.reverse(): string', (s: string) => [...s].reverse().join(''));
+
+  // Regex library: k8s.io/apiserver/pkg/cel/library/regex.go, RE2 as the server's Go regexp is
+  // (JavaScript's RegExp accepts lookarounds and backreferences that RE2 refuses, and the
+  // reverse), so that a pattern refused by the server is refused here with its message.
+  env
+    .registerFunction('string.find(string): string', (s: string, pattern: string) => {
+      const m = compileRe2(pattern).matcher(s);
+      return m.find() ? m.group() ?? '' : '';
+    })
+    .registerFunction('string.findAll(string): list<string>', (s: string, pattern: string) => findAll(s, pattern, -1n))
+    .registerFunction('string.findAll(string, int): list<string>', findAll);
   return env;
+}
+
+function compileRe2(pattern: string): RE2JS {
+  try {
+    return RE2JS.compile(pattern);
+  } catch (e) {
+    throw new Error(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function findAll(s: string, pattern: string, limit: bigint): string[] {
+  const m = compileRe2(pattern).matcher(s);
+  const out: string[] = [];
+  while ((limit < 0n || BigInt(out.length) < limit) && m.find()) out.push(m.group() ?? '');
+  return out;
 }
 
 const environment = kubernetesEnvironment();
