@@ -264,3 +264,43 @@ export function compileCel(expression: string): Result<CelProgram, string> {
   }
   return cached instanceof Error ? err(cached.message.split('\n')[0] ?? cached.message) : ok(cached);
 }
+
+const admissionEnvironment = kubernetesEnvironment()
+  .registerVariable('object', 'dyn')
+  .registerVariable('oldObject', 'dyn')
+  .registerVariable('params', 'dyn')
+  .registerVariable('request', 'dyn')
+  .registerVariable('namespaceObject', 'dyn')
+  .registerVariable('variables', 'dyn')
+  .registerVariable('authorizer', 'dyn');
+
+/** The admission variables an expression of a ValidatingAdmissionPolicy sees. */
+export interface AdmissionActivation {
+  object?: unknown;
+  oldObject?: unknown;
+  params?: unknown;
+  request?: unknown;
+  namespaceObject?: unknown;
+  variables?: Record<string, unknown>;
+}
+
+/**
+ * Compiles an expression of an admission policy (validations, variables, match conditions) in
+ * the variables the API server gives it, so that a rendered policy is checked before it is applied.
+ */
+export function compileAdmissionCel(expression: string): Result<(activation: AdmissionActivation) => Result<unknown, string>, string> {
+  try {
+    const parsed = admissionEnvironment.parse(expression);
+    const typed = parsed.check();
+    if (!typed.valid) throw typed.error ?? new Error('does not type-check');
+    return ok((activation: AdmissionActivation) => {
+      try {
+        return ok(parsed({ self: undefined, authorizer: undefined, ...activation }) as unknown);
+      } catch (e) {
+        return err(e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e));
+      }
+    });
+  } catch (e) {
+    return err(e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e));
+  }
+}
