@@ -1,5 +1,5 @@
 // The effective build fence of one tool: each field of spec.builds.fence from the strongest
-// policy that sets it, params merged by name (so a per-tool override restates one pattern),
+// policy that sets it, params merged by name over the defaults (so an override restates one pattern),
 // and where nothing is set the strict Toolforge allowlist for the replicated Pipelines: a
 // missing fence must never mean "allow all".
 import type { BuildQuotaPolicy, BuildsSection } from '../api/types.js';
@@ -79,10 +79,11 @@ export function effectiveFence(layers: readonly BuildQuotaPolicy[], replicated: 
       params.set(p.name, param);
     }
   }
-  const anyParams = fences.some(([, f]) => f.params != null);
+  // The Toolforge allowlist is the weakest layer: a policy restates only the params it changes.
+  for (const p of DEFAULT_FENCE_PARAMS) if (!params.has(p.name)) params.set(p.name, { ...p });
   return {
     pipelines: [...(strongest('pipelines') ?? replicated)].sort(),
-    params: anyParams ? [...params.values()].sort(byName) : DEFAULT_FENCE_PARAMS.map((p) => ({ ...p })),
+    params: [...params.values()].sort(byName),
     minPipelineTimeout: strongest('minPipelineTimeout') ?? DEFAULT_MIN_PIPELINE_TIMEOUT,
     maxPipelineTimeout: strongest('maxPipelineTimeout') ?? DEFAULT_MAX_PIPELINE_TIMEOUT,
     labelPrefixes: [...(strongest('labelPrefixes') ?? DEFAULT_LABEL_PREFIXES)].sort(),

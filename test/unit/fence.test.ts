@@ -103,7 +103,7 @@ describe('renderFenceParams', () => {
     );
     expect(e.builds.keepSuccessful).toBe(7);
     expect(renderFenceParams('image-build-cdnjs', e).data).toMatchObject({
-      params: 'APP_IMAGE,SOURCE_URL', 'param.APP_IMAGE.pattern': '^registry.example.org/cdnjs/.+$', 'param.SOURCE_URL.pattern': '',
+      params: 'APP_IMAGE,BUILDER_IMAGE,ENV_VARS,SOURCE_REFERENCE,SOURCE_URL', 'param.APP_IMAGE.pattern': '^registry.example.org/cdnjs/.+$', 'param.SOURCE_URL.pattern': '',
     });
   });
 });
