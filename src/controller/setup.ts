@@ -9,6 +9,8 @@ import type { InformerCacheOptions } from '../runtime/cache.js';
 import type { Manager } from '../runtime/manager.js';
 import { BuildNamespaceController, keepOwnManagedFields } from './build-namespaces.js';
 import { DeletionGuard } from './deletion-guard.js';
+import { AdmissionPolicyController } from './admission-policies.js';
+import { DEFAULT_FENCE_EXEMPT_USERS, renderFencePolicy } from '../render/fence.js';
 import { PolicyStatusController, ToolStatusTracker } from './policy-status.js';
 import { buildsForNamespace, RetentionController } from './retention.js';
 
@@ -18,6 +20,8 @@ export interface OperatorOptions {
   relistIntervalMs: number;
   deletionGuard: { maxShare: number; maxCount: number; windowMs: number };
   statusIntervalMs: number;
+  /** Who may write PipelineRuns past the build fence (Tekton's controller, the operator itself). */
+  fenceExemptUsers: readonly string[];
 }
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -25,6 +29,7 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
   relistIntervalMs: 30 * 60_000,
   deletionGuard: { maxShare: 0.1, maxCount: 5, windowMs: 60_000 },
   statusIntervalMs: 1_000,
+  fenceExemptUsers: DEFAULT_FENCE_EXEMPT_USERS,
 };
 
 /** The cache settings the operator's controllers expect of their manager. */
@@ -38,6 +43,7 @@ export interface Controllers {
   retention: RetentionController;
   tracker: ToolStatusTracker;
   guard: DeletionGuard;
+  admission: AdmissionPolicyController;
 }
 
 /** `plan` records writes and sends no Events. */
@@ -75,8 +81,13 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
     firstPassDone: () => buildNamespaces.firstPassDone,
     retentionMessage: () => retentionMessage,
   });
+  const admission = new AdmissionPolicyController({
+    cache, writer, metrics, log: log.child({ controller: 'admission-policies' }),
+    renderers: [() => renderFencePolicy(options.fenceExemptUsers)],
+  });
   manager.add(buildNamespaces);
   manager.add(status);
   manager.add(retention);
-  return { buildNamespaces, status, retention, tracker, guard };
+  manager.add(admission);
+  return { buildNamespaces, status, retention, tracker, guard, admission };
 }
