@@ -3,6 +3,7 @@
 // parsers of this package so that offline validation judges values as the server does.
 
 import { Environment, Optional } from '@marcbachmann/cel-js';
+import { RE2JS } from 're2js';
 import { containsCidr, containsIp, maskedCidr, parseCidr, parseIp, type Cidr, type IpAddress } from './cidr.js';
 import { isDns1123Label, isDns1123Subdomain, isLabelValue, isQualifiedName } from './k8s-syntax.js';
 import { compareQuantities, parseQuantity, quantitySign, quantityToNumber, type Quantity } from './quantity.js';
@@ -202,7 +203,33 @@ function kubernetesEnvironment(): Environment {
       return chars[Number(i)] ?? '';
     })
     .registerFunction('string.reverse(): string', (s: string) => [...s].reverse().join(''));
+
+  // Regex library: k8s.io/apiserver/pkg/cel/library/regex.go, RE2 as the server's Go regexp is
+  // (JavaScript's RegExp accepts lookarounds and backreferences that RE2 refuses, and the
+  // reverse), so that a pattern refused by the server is refused here with its message.
+  env
+    .registerFunction('string.find(string): string', (s: string, pattern: string) => {
+      const m = compileRe2(pattern).matcher(s);
+      return m.find() ? m.group() ?? '' : '';
+    })
+    .registerFunction('string.findAll(string): list<string>', (s: string, pattern: string) => findAll(s, pattern, -1n))
+    .registerFunction('string.findAll(string, int): list<string>', findAll);
   return env;
+}
+
+function compileRe2(pattern: string): RE2JS {
+  try {
+    return RE2JS.compile(pattern);
+  } catch (e) {
+    throw new Error(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function findAll(s: string, pattern: string, limit: bigint): string[] {
+  const m = compileRe2(pattern).matcher(s);
+  const out: string[] = [];
+  while ((limit < 0n || BigInt(out.length) < limit) && m.find()) out.push(m.group() ?? '');
+  return out;
 }
 
 const environment = kubernetesEnvironment();
@@ -236,4 +263,44 @@ export function compileCel(expression: string): Result<CelProgram, string> {
     programs.set(expression, cached);
   }
   return cached instanceof Error ? err(cached.message.split('\n')[0] ?? cached.message) : ok(cached);
+}
+
+const admissionEnvironment = kubernetesEnvironment()
+  .registerVariable('object', 'dyn')
+  .registerVariable('oldObject', 'dyn')
+  .registerVariable('params', 'dyn')
+  .registerVariable('request', 'dyn')
+  .registerVariable('namespaceObject', 'dyn')
+  .registerVariable('variables', 'dyn')
+  .registerVariable('authorizer', 'dyn');
+
+/** The admission variables an expression of a ValidatingAdmissionPolicy sees. */
+export interface AdmissionActivation {
+  object?: unknown;
+  oldObject?: unknown;
+  params?: unknown;
+  request?: unknown;
+  namespaceObject?: unknown;
+  variables?: Record<string, unknown>;
+}
+
+/**
+ * Compiles an expression of an admission policy (validations, variables, match conditions) in
+ * the variables the API server gives it, so that a rendered policy is checked before it is applied.
+ */
+export function compileAdmissionCel(expression: string): Result<(activation: AdmissionActivation) => Result<unknown, string>, string> {
+  try {
+    const parsed = admissionEnvironment.parse(expression);
+    const typed = parsed.check();
+    if (!typed.valid) throw typed.error ?? new Error('does not type-check');
+    return ok((activation: AdmissionActivation) => {
+      try {
+        return ok(parsed({ self: undefined, authorizer: undefined, ...activation }) as unknown);
+      } catch (e) {
+        return err(e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e));
+      }
+    });
+  } catch (e) {
+    return err(e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e));
+  }
 }

@@ -21,6 +21,8 @@ export interface RunConfig {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionName: string;
+  /** Users the build fence lets write PipelineRuns unchecked. */
+  fenceExemptUsers: readonly string[];
   /** Lease timings; client-go's 15 s / 10 s / 2 s when unset. */
   leaseDurationSeconds?: number;
   renewDeadlineSeconds?: number;
@@ -41,6 +43,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   leaderElect: true,
   leaderElectionNamespace: 'build-namespace-operator',
   leaderElectionName: 'build-namespace-operator',
+  fenceExemptUsers: DEFAULT_OPTIONS.fenceExemptUsers,
   shutdownTimeoutSeconds: 20,
   requestTimeoutSeconds: 30,
 };
@@ -62,6 +65,7 @@ export async function runOperator(config: RunConfig): Promise<number> {
     ...DEFAULT_OPTIONS,
     workers: config.workers,
     relistIntervalMs: config.relistIntervalSeconds * 1000,
+    fenceExemptUsers: config.fenceExemptUsers,
     // The guard's state lives beside the Lease, in the operator's own namespace.
     deletionGuard: {
       ...DEFAULT_OPTIONS.deletionGuard, maxShare: config.deletionGuardShare, maxCount: config.deletionGuardCount,

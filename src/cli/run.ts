@@ -79,6 +79,14 @@ export const RUN_FLAGS: RunFlag[] = [
   { flag: 'leader-election-retry-period', env: 'BNO_LEADER_ELECTION_RETRY_PERIOD', value: 'DURATION', type: 'string',
     default: formatDuration(LEASE_DEFAULTS.retryPeriodSeconds),
     help: 'how often the leader renews and a standby tries', set: leaseSeconds('retryPeriodSeconds') },
+  { flag: 'fence-exempt-users', env: 'BNO_FENCE_EXEMPT_USERS', value: 'USER,...', type: 'string',
+    default: DEFAULT_RUN_CONFIG.fenceExemptUsers.join(','),
+    help: 'users the build fence lets write PipelineRuns unchecked: Tekton\'s controller (it updates the runs it reconciles) and this operator (it starts held runs)',
+    set: (c, t, w) => {
+      const users = t.split(',').map((u) => u.trim()).filter(Boolean);
+      if (users.length === 0) throw new UsageError(`${w}: name at least one user (Tekton's controller must update its runs)`);
+      c.fenceExemptUsers = users;
+    } },
   { flag: 'shutdown-timeout', env: 'BNO_SHUTDOWN_TIMEOUT', value: 'DURATION', type: 'string',
     default: formatDuration(DEFAULT_RUN_CONFIG.shutdownTimeoutSeconds),
     help: 'on SIGTERM, how long in-flight reconciles may take before the Lease is released', set: seconds('shutdownTimeoutSeconds') },

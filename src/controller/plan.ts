@@ -94,13 +94,16 @@ export async function planChanges(client: KubeClient, guardNamespace = OPERATOR_
   const recorder = new RecordingWriter(new Writer(client, new ResourceTypes(client), true));
   const manager = new Manager(client, log, createMetrics({ processMetrics: false }), { cache: cacheOptions(DEFAULT_OPTIONS) });
   const guard = new DeletionGuard(DEFAULT_OPTIONS.deletionGuard, readOnlyStore(new ConfigMapGuardStore(client, guardNamespace)));
-  const { buildNamespaces } = addControllers(manager, DEFAULT_OPTIONS, { writer: recorder, events: new EventRecorder(undefined), guard });
+  const { buildNamespaces, admission } = addControllers(manager, DEFAULT_OPTIONS, { writer: recorder, events: new EventRecorder(undefined), guard });
   recorder.caches = buildNamespaces.caches;
   try {
     // The caches only: no controller runs, each tool is reconciled once, here.
     manager.cache.start();
     await manager.cache.waitForSync();
     await buildNamespaces.prepareReplication();
+    // The cluster-scoped admission objects (the build fence's policy and binding).
+    recorder.tool = '(cluster)';
+    await admission.reconcile();
     for (const tool of buildNamespaces.allTools()) {
       recorder.tool = tool;
       try {

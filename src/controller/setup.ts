@@ -12,6 +12,8 @@ import { DeletionGuard } from './deletion-guard.js';
 import { ConfigMapGuardStore, DELETION_GUARD_CONFIG_MAP, OPERATOR_NAMESPACE } from '../kube/deletion-guard-store.js';
 import { errorMessage } from '../kube/client.js';
 import { reportForbidden } from './forbidden.js';
+import { AdmissionPolicyController } from './admission-policies.js';
+import { DEFAULT_FENCE_EXEMPT_USERS, renderFencePolicy } from '../render/fence.js';
 import { PolicyStatusController, ToolStatusTracker } from './policy-status.js';
 import { buildsForNamespace, RetentionController } from './retention.js';
 
@@ -25,6 +27,8 @@ export interface OperatorOptions {
     namespace?: string; configMap?: string;
   };
   statusIntervalMs: number;
+  /** Who may write PipelineRuns past the build fence (Tekton's controller, the operator itself). */
+  fenceExemptUsers: readonly string[];
 }
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -32,6 +36,7 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
   relistIntervalMs: 30 * 60_000,
   deletionGuard: { maxShare: 0.1, maxCount: 5, windowMs: 60_000 },
   statusIntervalMs: 1_000,
+  fenceExemptUsers: DEFAULT_FENCE_EXEMPT_USERS,
 };
 
 /** The cache settings the operator's controllers expect of their manager. */
@@ -45,6 +50,7 @@ export interface Controllers {
   retention: RetentionController;
   tracker: ToolStatusTracker;
   guard: DeletionGuard;
+  admission: AdmissionPolicyController;
 }
 
 /** `plan` records writes, sends no Events and asks a guard that only reads. */
@@ -89,8 +95,13 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
     firstPassDone: () => buildNamespaces.firstPassDone,
     retentionMessage: () => retentionMessage,
   });
+  const admission = new AdmissionPolicyController({
+    cache, writer, metrics, log: log.child({ controller: 'admission-policies' }),
+    renderers: [() => renderFencePolicy(options.fenceExemptUsers)],
+  });
   manager.add(buildNamespaces);
   manager.add(status);
   manager.add(retention);
-  return { buildNamespaces, status, retention, tracker, guard };
+  manager.add(admission);
+  return { buildNamespaces, status, retention, tracker, guard, admission };
 }

@@ -23,11 +23,15 @@ export const ROLE_BINDINGS = known('rbac.authorization.k8s.io/v1', 'RoleBinding'
 export const NETWORK_POLICIES = known('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies');
 export const LEASES = known('coordination.k8s.io/v1', 'Lease', 'leases');
 export const PIPELINE_RUNS = known('tekton.dev/v1', 'PipelineRun', 'pipelineruns');
+export const VALIDATING_ADMISSION_POLICIES = known('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false);
+export const VALIDATING_ADMISSION_POLICY_BINDINGS =
+  known('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', false);
 export const BUILD_QUOTA_POLICIES = known('builds.toolforge.org/v1alpha1', 'BuildQuotaPolicy', 'buildquotapolicies', false);
 
 const byKind = new Map(
   [NAMESPACES, RESOURCE_QUOTAS, LIMIT_RANGES, SERVICE_ACCOUNTS, SECRETS, CONFIG_MAPS, EVENTS, ROLE_BINDINGS,
-    NETWORK_POLICIES, LEASES, PIPELINE_RUNS, BUILD_QUOTA_POLICIES].map((r) => [`${r.apiVersion}/${r.kind}`, r]),
+    NETWORK_POLICIES, LEASES, PIPELINE_RUNS, VALIDATING_ADMISSION_POLICIES, VALIDATING_ADMISSION_POLICY_BINDINGS,
+    BUILD_QUOTA_POLICIES].map((r) => [`${r.apiVersion}/${r.kind}`, r]),
 );
 
 /** The collection path, across all namespaces when namespace is undefined. */

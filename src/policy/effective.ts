@@ -21,8 +21,10 @@ import type {
   NetworkPolicySection,
   PodSecurityLevel,
   ResourceList,
+  ResourceQuotaSection,
   Subject,
 } from '../api/types.js';
+import { effectiveFence, replicatedPipelines, type EffectiveFence } from './fence.js';
 import { policiesForTool } from './select.js';
 
 /** Quantities as strings ("4" rather than 4): the form objects are rendered in. */
@@ -35,6 +37,12 @@ export interface EffectiveLimitRangeItem {
   default?: Quantities;
   defaultRequest?: Quantities;
   maxLimitRequestRatio?: Quantities;
+}
+
+export interface EffectiveScopedQuota {
+  name: string;
+  hard: Quantities;
+  scopeSelector: { matchExpressions: { scopeName: string; operator: string; values?: string[] }[] };
 }
 
 export interface EffectiveReplicateEntry {
@@ -55,7 +63,8 @@ export interface EffectivePolicy {
     labels: Record<string, string>;
     annotations: Record<string, string>;
   };
-  resourceQuota: { hard: Quantities };
+  /** scoped: set only when a policy lists scoped quotas. */
+  resourceQuota: { hard: Quantities; scoped?: EffectiveScopedQuota[] };
   /** Undefined when no policy sets one, or the strongest that does lists no limits. */
   limitRange?: { limits: EffectiveLimitRangeItem[] };
   serviceAccount: { name: string; secrets: string[]; imagePullSecrets: string[] };
@@ -64,7 +73,9 @@ export interface EffectivePolicy {
   /** Objects to copy into the build namespace; [] when no policy sets any. */
   replicate: EffectiveReplicateEntry[];
   /** PipelineRun retention; unset counts mean 4 succeeded and 2 failed (src/render/retention.ts), an unset TTL none. */
-  builds: BuildsSection;
+  builds: Omit<BuildsSection, 'fence'>;
+  /** What a PipelineRun may hold (src/render/fence.ts renders it), never unset. */
+  fence: EffectiveFence;
   deletionPolicy: DeletionPolicy;
 }
 
@@ -119,7 +130,25 @@ export function effectivePolicy(
   const access = strongest('access');
   const networkPolicy = strongest('networkPolicy');
   const replicate = strongest('replicate');
-  const builds = strongest('builds');
+  // Retention from the strongest policy that sets any retention field: a per-tool fence
+  // override must not reset the counts.
+  let builds: Omit<BuildsSection, 'fence'> | undefined;
+  for (const p of layers) {
+    const { fence: _fence, ...retention } = p.spec.builds ?? {};
+    if (Object.values(retention).some((v) => v != null)) {
+      contributors.add(p.metadata.name);
+      builds = structuredClone(retention);
+      break;
+    }
+  }
+  let scoped: NonNullable<ResourceQuotaSection['scoped']> | undefined;
+  for (const p of layers) {
+    if (p.spec.resourceQuota?.scoped != null) {
+      contributors.add(p.metadata.name);
+      scoped = structuredClone(p.spec.resourceQuota.scoped);
+      break;
+    }
+  }
   const deletionPolicy = strongest('deletionPolicy');
 
   const limits = (limitRange?.limits ?? []).map(
@@ -157,9 +186,13 @@ export function effectivePolicy(
       apiVersion: entry.apiVersion ?? DEFAULT_REPLICATE_API_VERSION,
     })),
     builds: builds ?? {},
+    fence: effectiveFence(layers, replicatedPipelines(replicate ?? []), (name) => contributors.add(name)),
     deletionPolicy: deletionPolicy ?? DEFAULT_DELETION_POLICY,
   };
   if (limits.length > 0) effective.limitRange = { limits };
+  if (scoped !== undefined && scoped.length > 0) {
+    effective.resourceQuota.scoped = scoped.map((q) => ({ name: q.name, hard: quantities(q.hard) ?? {}, scopeSelector: q.scopeSelector }));
+  }
   if (networkPolicy !== undefined) effective.networkPolicy = networkPolicy;
   return effective;
 }

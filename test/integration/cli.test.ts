@@ -67,25 +67,26 @@ describe('run flags', () => {
       '--leader-election-namespace=ops', '--leader-election-id=bno', '--leader-election-lease-duration=30s',
       '--leader-election-renew-deadline=20s', '--leader-election-retry-period=500ms', '--shutdown-timeout=1m',
       '--request-timeout=45s',
+      '--fence-exempt-users=system:serviceaccount:t:tekton, ops',
     ], { BNO_WORKERS: '99' }, undefined);
     expect(config).toEqual({
       kubeconfig: '/k', workers: 3, relistIntervalSeconds: 5400, deletionGuardShare: 0.25, deletionGuardCount: 7,
       logLevel: 'debug', metricsAddress: '127.0.0.1:9090', healthAddress: ':9091', leaderElect: false,
       leaderElectionNamespace: 'ops', leaderElectionName: 'bno', leaseDurationSeconds: 30, renewDeadlineSeconds: 20,
-      retryPeriodSeconds: 0.5, shutdownTimeoutSeconds: 60, requestTimeoutSeconds: 45,
+      retryPeriodSeconds: 0.5, shutdownTimeoutSeconds: 60, requestTimeoutSeconds: 45, fenceExemptUsers: ['system:serviceaccount:t:tekton', 'ops'],
     });
 
     const env = Object.fromEntries(RUN_FLAGS.filter((f) => f.env).map((f) => [f.env!, {
       'workers': '4', 'relist-interval': '0', 'deletion-guard-share': '0.5', 'deletion-guard-count': '2', 'log-level': 'warn',
       'metrics-bind-address': ':1', 'health-probe-bind-address': ':2', 'leader-elect': 'false', 'leader-election-namespace': 'x',
       'leader-election-id': 'y', 'leader-election-lease-duration': '9', 'leader-election-renew-deadline': '6s',
-      'leader-election-retry-period': '1s', 'shutdown-timeout': '5s', 'request-timeout': '0',
+      'leader-election-retry-period': '1s', 'shutdown-timeout': '5s', 'request-timeout': '0', 'fence-exempt-users': 'tekton',
     }[f.flag]!]));
     expect(parseRunConfig([], env, undefined)).toEqual({
       workers: 4, relistIntervalSeconds: 0, deletionGuardShare: 0.5, deletionGuardCount: 2, logLevel: 'warn',
       metricsAddress: ':1', healthAddress: ':2', leaderElect: false, leaderElectionNamespace: 'x', leaderElectionName: 'y',
       leaseDurationSeconds: 9, renewDeadlineSeconds: 6, retryPeriodSeconds: 1, shutdownTimeoutSeconds: 5,
-      requestTimeoutSeconds: 0,
+      requestTimeoutSeconds: 0, fenceExemptUsers: ['tekton'],
     });
   });
 
@@ -127,6 +128,7 @@ describe('render', () => {
       'Namespace /image-build-mytool',
       'ResourceQuota image-build-mytool/build-quota',
       'LimitRange image-build-mytool/build-limits',
+      'ConfigMap image-build-mytool/build-fence',
       'ServiceAccount image-build-mytool/buildpacks-service-account',
       'RoleBinding image-build-mytool/tool-builds',
     ]);
@@ -135,7 +137,11 @@ describe('render', () => {
       'pod-security.kubernetes.io/enforce': 'baseline',
     });
     expect(objects[1]).toMatchObject({ spec: { hard: { pods: '4', 'requests.cpu': '2', 'requests.memory': '4Gi' } } });
-    expect(objects[4]).toMatchObject({
+    // The tool's build fence: its own project in the image pattern.
+    const fence = objects[3] as KubeObject & { data?: Record<string, string> };
+    expect(fence.data).toMatchObject({ tool: 'mytool', serviceAccountName: 'buildpacks-service-account' });
+    expect(fence.data?.['param.APP_IMAGE.pattern']).toContain('/tool-mytool/');
+    expect(objects[5]).toMatchObject({
       roleRef: { kind: 'ClusterRole', name: 'build-namespace-tool' },
       subjects: [{ kind: 'User', name: 'mytool', apiGroup: 'rbac.authorization.k8s.io' }],
     });

@@ -1,6 +1,7 @@
 // effectivePolicy: layering of the matching policies into one per tool.
 import { effectivePolicy, type EffectivePolicy } from '../../src/policy/effective.js';
 import type { BuildQuotaPolicy } from '../../src/api/types.js';
+import { effectiveFence } from '../../src/policy/fence.js';
 import { bqp, toolNs } from './fixtures/policy.js';
 
 const ns = toolNs('a');
@@ -14,6 +15,7 @@ const defaults: EffectivePolicy = {
   access: { toolRole: 'build-namespace-tool', extraSubjects: [] },
   replicate: [],
   builds: {},
+  fence: effectiveFence([], [], () => undefined),
   deletionPolicy: 'Delete',
 };
 
@@ -92,6 +94,7 @@ describe('effectivePolicy', () => {
         }),
       ],
       want: {
+        fence: effectiveFence([], ['buildpacks'], () => undefined),
         sources: ['p'],
         limitRange: { limits: [{ type: 'Container', max: { cpu: '2' }, default: { memory: '1Gi' } }] },
         networkPolicy: { egress: [{}] },

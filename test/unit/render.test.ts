@@ -49,6 +49,13 @@ describe('renderBuildNamespace', () => {
         metadata: { name: 'build-quota', namespace: 'image-build-my-tool', labels: owner },
         spec: { hard: { 'count/pipelineruns.tekton.dev': '20', pods: '4', 'requests.cpu': '2' } },
       },
+      // The build fence's parameters (their content is test/unit/fence.test.ts's).
+      expect.objectContaining({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'build-fence', namespace: 'image-build-my-tool', labels: owner },
+        data: expect.objectContaining({ tool: 'my-tool', serviceAccountName: 'buildpacks-service-account' }),
+      }),
       {
         apiVersion: 'v1',
         kind: 'ServiceAccount',
@@ -81,7 +88,7 @@ describe('renderBuildNamespace', () => {
       limitRange: { limits: [{ type: 'Container', max: { cpu: '1' } }] },
       networkPolicy: {},
     }).map((o) => o.kind);
-    expect(kinds).toEqual(['Namespace', 'ResourceQuota', 'LimitRange', 'NetworkPolicy', 'ServiceAccount', 'RoleBinding']);
+    expect(kinds).toEqual(['Namespace', 'ResourceQuota', 'LimitRange', 'NetworkPolicy', 'ConfigMap', 'ServiceAccount', 'RoleBinding']);
   });
 
   it('gives every object our labels and every namespaced one the build namespace', () => {

@@ -21,6 +21,13 @@ export const BUILD_QUOTA_POLICY_SCHEMA: JSONSchemaProps = {
     },
     "spec": {
       "type": "object",
+      "x-kubernetes-validations": [
+        {
+          "rule": "!has(self.builds) || !has(self.builds.fence) || !has(self.builds.fence.pipelines) || self.builds.fence.pipelines.all(p, has(self.replicate) && self.replicate.exists(r, r.kind == 'Pipeline' && r.apiVersion.startsWith('tekton.dev/') && has(r.name) && r.name == p))",
+          "fieldPath": ".builds.fence.pipelines",
+          "message": "each of builds.fence.pipelines must be a Pipeline this policy replicates by name (replicate: {apiVersion: tekton.dev/v1, kind: Pipeline, name: ...})"
+        }
+      ],
       "properties": {
         "priority": {
           "type": "integer",
@@ -240,6 +247,113 @@ export const BUILD_QUOTA_POLICY_SCHEMA: JSONSchemaProps = {
                   "message": "a key without '/' must be a standard quota resource (pods, requests.cpu, limits.memory, ...); others need a domain, such as count/pipelineruns.tekton.dev"
                 }
               ]
+            },
+            "scoped": {
+              "description": "Further ResourceQuotas build-quota-<name>, each counting only what its scopeSelector selects: pods 0 for PriorityClass In [system-node-critical, system-cluster-critical] keeps every build pod off the system priorities. Taken whole from the highest-priority policy that sets it.",
+              "type": "array",
+              "maxItems": 4,
+              "x-kubernetes-list-type": "map",
+              "x-kubernetes-list-map-keys": [
+                "name"
+              ],
+              "items": {
+                "type": "object",
+                "required": [
+                  "name",
+                  "hard",
+                  "scopeSelector"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "maxLength": 40,
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "!format.dns1123Label().validate(self).hasValue()",
+                        "message": "must be a DNS label: lowercase letters, digits and '-'"
+                      }
+                    ]
+                  },
+                  "hard": {
+                    "type": "object",
+                    "maxProperties": 16,
+                    "additionalProperties": {
+                      "x-kubernetes-int-or-string": true,
+                      "maxLength": 64,
+                      "x-kubernetes-validations": [
+                        {
+                          "rule": "type(self) == int ? self >= 0 : isQuantity(self) && !quantity(self).isLessThan(quantity('0'))",
+                          "message": "must be a non-negative quantity, such as 4, 500m or 4Gi"
+                        }
+                      ]
+                    },
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "self.all(k, !format.qualifiedName().validate(k).hasValue())",
+                        "message": "keys must be resource names, such as pods or requests.cpu"
+                      }
+                    ]
+                  },
+                  "scopeSelector": {
+                    "type": "object",
+                    "required": [
+                      "matchExpressions"
+                    ],
+                    "properties": {
+                      "matchExpressions": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 4,
+                        "x-kubernetes-list-type": "atomic",
+                        "items": {
+                          "type": "object",
+                          "required": [
+                            "scopeName",
+                            "operator"
+                          ],
+                          "properties": {
+                            "scopeName": {
+                              "type": "string",
+                              "enum": [
+                                "PriorityClass",
+                                "Terminating",
+                                "NotTerminating",
+                                "BestEffort",
+                                "NotBestEffort",
+                                "CrossNamespacePodAffinity"
+                              ]
+                            },
+                            "operator": {
+                              "type": "string",
+                              "enum": [
+                                "In",
+                                "NotIn",
+                                "Exists",
+                                "DoesNotExist"
+                              ]
+                            },
+                            "values": {
+                              "type": "array",
+                              "maxItems": 16,
+                              "x-kubernetes-list-type": "atomic",
+                              "items": {
+                                "type": "string",
+                                "maxLength": 253
+                              }
+                            }
+                          },
+                          "x-kubernetes-validations": [
+                            {
+                              "rule": "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+                              "message": "values must be non-empty for operators In and NotIn, and empty for Exists and DoesNotExist"
+                            }
+                          ]
+                        }
+                      }
+                    }
+                  }
+                }
+              }
             }
           }
         },
@@ -1271,7 +1385,7 @@ export const BUILD_QUOTA_POLICY_SCHEMA: JSONSchemaProps = {
           }
         },
         "builds": {
-          "description": "Retention of finished PipelineRuns in the build namespace.",
+          "description": "Retention of finished PipelineRuns in the build namespace, and the build fence (what a PipelineRun may hold). The retention fields are taken together from the highest-priority policy that sets any of them, the fence from the one that sets it.",
           "type": "object",
           "properties": {
             "keepSuccessful": {
@@ -1291,6 +1405,142 @@ export const BUILD_QUOTA_POLICY_SCHEMA: JSONSchemaProps = {
               "format": "int64",
               "minimum": 0,
               "maximum": 31622400
+            },
+            "fence": {
+              "description": "What a PipelineRun in the build namespace may hold, enforced by the API server (a ValidatingAdmissionPolicy with per-namespace parameters). Each field is taken from the highest-priority matching policy that sets it; params are merged by name. Unset fields give the strict Toolforge allowlist for the replicated Pipelines.",
+              "type": "object",
+              "properties": {
+                "pipelines": {
+                  "description": "Names of the Pipelines a PipelineRun may reference; each must be a Pipeline this policy replicates by name. Default, the replicated Pipelines.",
+                  "type": "array",
+                  "maxItems": 16,
+                  "x-kubernetes-list-type": "set",
+                  "items": {
+                    "type": "string",
+                    "maxLength": 253,
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "!format.dns1123Subdomain().validate(self).hasValue()",
+                        "message": "must be a DNS subdomain: lowercase letters, digits, '-' and '.'"
+                      }
+                    ]
+                  }
+                },
+                "params": {
+                  "description": "The params a PipelineRun may pass; any other is refused. {tool} in a pattern stands for the tool's name.",
+                  "type": "array",
+                  "maxItems": 32,
+                  "x-kubernetes-list-type": "map",
+                  "x-kubernetes-list-map-keys": [
+                    "name"
+                  ],
+                  "items": {
+                    "type": "object",
+                    "required": [
+                      "name"
+                    ],
+                    "properties": {
+                      "name": {
+                        "type": "string",
+                        "maxLength": 63,
+                        "x-kubernetes-validations": [
+                          {
+                            "rule": "self.matches('^[A-Za-z_][A-Za-z0-9_-]*$')",
+                            "message": "a param name is letters, digits, '_' and '-', starting with a letter or '_'"
+                          }
+                        ]
+                      },
+                      "type": {
+                        "description": "A plain string, or an array of strings (each matching the pattern).",
+                        "type": "string",
+                        "enum": [
+                          "string",
+                          "array"
+                        ],
+                        "default": "string"
+                      },
+                      "pattern": {
+                        "description": "An RE2 regular expression the value (each item of an array) must match; {tool} is replaced by the tool name. Unset: any value.",
+                        "type": "string",
+                        "maxLength": 1024,
+                        "x-kubernetes-validations": [
+                          {
+                            "rule": "type(''.find(self.replace('{tool}', 'x'))) == string",
+                            "message": "must be an RE2 regular expression"
+                          }
+                        ]
+                      },
+                      "required": {
+                        "description": "The PipelineRun must pass this param.",
+                        "type": "boolean",
+                        "default": false
+                      }
+                    }
+                  }
+                },
+                "minPipelineTimeout": {
+                  "description": "The shortest timeouts.pipeline allowed (a Go duration, more than 0). Default 1m.",
+                  "type": "string",
+                  "maxLength": 32,
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",
+                      "message": "must be a duration of more than 0, such as 1m or 1h30m"
+                    }
+                  ]
+                },
+                "maxPipelineTimeout": {
+                  "description": "The longest timeouts.pipeline allowed (a Go duration, more than 0). Default 1h, Tekton's own default.",
+                  "type": "string",
+                  "maxLength": 32,
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",
+                      "message": "must be a duration of more than 0, such as 1m or 1h30m"
+                    }
+                  ]
+                },
+                "labelPrefixes": {
+                  "description": "Label keys a PipelineRun may carry (Tekton copies them to the pods): an entry ending in '/' allows every key under it, any other entry that exact key. Default [user].",
+                  "type": "array",
+                  "maxItems": 32,
+                  "x-kubernetes-list-type": "set",
+                  "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 317,
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "!self.contains(',')",
+                        "message": "must not contain ','"
+                      }
+                    ]
+                  }
+                },
+                "annotationPrefixes": {
+                  "description": "Annotation keys a PipelineRun may carry, as labelPrefixes. Default [kubectl.kubernetes.io/last-applied-configuration].",
+                  "type": "array",
+                  "maxItems": 32,
+                  "x-kubernetes-list-type": "set",
+                  "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 317,
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "!self.contains(',')",
+                        "message": "must not contain ','"
+                      }
+                    ]
+                  }
+                }
+              },
+              "x-kubernetes-validations": [
+                {
+                  "rule": "!has(self.minPipelineTimeout) || !has(self.maxPipelineTimeout) || !self.minPipelineTimeout.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') || !self.maxPipelineTimeout.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self.minPipelineTimeout) <= duration(self.maxPipelineTimeout)",
+                  "message": "minPipelineTimeout must not be longer than maxPipelineTimeout"
+                }
+              ]
             }
           }
         },

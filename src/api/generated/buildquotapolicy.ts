@@ -43,7 +43,7 @@ export interface BuildQuotaPolicySpec {
    */
   replicate?: ReplicateEntry[];
   /**
-   * Retention of finished PipelineRuns in the build namespace.
+   * Retention of finished PipelineRuns in the build namespace, and the build fence (what a PipelineRun may hold). The retention fields are taken together from the highest-priority policy that sets any of them, the fence from the one that sets it.
    */
   builds?: BuildsSection;
   /**
@@ -103,6 +103,26 @@ export interface ResourceQuotaSection {
    * Merged key by key across the matching policies, the higher priority winning each key.
    */
   hard?: ResourceList;
+  /**
+   * Further ResourceQuotas build-quota-<name>, each counting only what its scopeSelector selects: pods 0 for PriorityClass In [system-node-critical, system-cluster-critical] keeps every build pod off the system priorities. Taken whole from the highest-priority policy that sets it.
+   */
+  scoped?: {
+    name: string;
+    hard: ResourceList;
+    scopeSelector: {
+      matchExpressions: {
+        scopeName:
+          | 'PriorityClass'
+          | 'Terminating'
+          | 'NotTerminating'
+          | 'BestEffort'
+          | 'NotBestEffort'
+          | 'CrossNamespacePodAffinity';
+        operator: LabelSelectorOperator;
+        values?: string[];
+      }[];
+    };
+  }[];
 }
 
 export interface LimitRangeSection {
@@ -154,6 +174,49 @@ export interface BuildsSection {
   keepSuccessful?: number;
   keepFailed?: number;
   ttlSecondsAfterFinished?: number;
+  /**
+   * What a PipelineRun in the build namespace may hold, enforced by the API server (a ValidatingAdmissionPolicy with per-namespace parameters). Each field is taken from the highest-priority matching policy that sets it; params are merged by name. Unset fields give the strict Toolforge allowlist for the replicated Pipelines.
+   */
+  fence?: {
+    /**
+     * Names of the Pipelines a PipelineRun may reference; each must be a Pipeline this policy replicates by name. Default, the replicated Pipelines.
+     */
+    pipelines?: string[];
+    /**
+     * The params a PipelineRun may pass; any other is refused. {tool} in a pattern stands for the tool's name.
+     */
+    params?: {
+      name: string;
+      /**
+       * A plain string, or an array of strings (each matching the pattern).
+       */
+      type?: 'string' | 'array';
+      /**
+       * An RE2 regular expression the value (each item of an array) must match; {tool} is replaced by the tool name. Unset: any value.
+       */
+      pattern?: string;
+      /**
+       * The PipelineRun must pass this param.
+       */
+      required?: boolean;
+    }[];
+    /**
+     * The shortest timeouts.pipeline allowed (a Go duration, more than 0). Default 1m.
+     */
+    minPipelineTimeout?: string;
+    /**
+     * The longest timeouts.pipeline allowed (a Go duration, more than 0). Default 1h, Tekton's own default.
+     */
+    maxPipelineTimeout?: string;
+    /**
+     * Label keys a PipelineRun may carry (Tekton copies them to the pods): an entry ending in '/' allows every key under it, any other entry that exact key. Default [user].
+     */
+    labelPrefixes?: string[];
+    /**
+     * Annotation keys a PipelineRun may carry, as labelPrefixes. Default [kubectl.kubernetes.io/last-applied-configuration].
+     */
+    annotationPrefixes?: string[];
+  };
 }
 
 export type DeletionPolicy = 'Delete' | 'Retain';
@@ -201,6 +264,11 @@ export interface ResourceList {
   [k: string]: QuantityValue;
 }
 
+export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+/** The values of LabelSelectorOperator, in the schema's order. */
+export const LABEL_SELECTOR_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"] as const;
+
 export interface LimitRangeItem {
   type: LimitType;
   max?: ResourceList;
@@ -231,11 +299,6 @@ export interface NetworkPolicyEgressRule {
   to?: NetworkPolicyPeer[];
   ports?: NetworkPolicyPort[];
 }
-
-export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-
-/** The values of LabelSelectorOperator, in the schema's order. */
-export const LABEL_SELECTOR_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"] as const;
 
 export type QuantityValue = number | string;
 
@@ -283,5 +346,7 @@ export const SCHEMA_DEFAULTS = {
   "spec.namespace.podSecurity": "baseline",
   "spec.serviceAccount.name": "buildpacks-service-account",
   "spec.access.toolRole": "build-namespace-tool",
-  "spec.replicate[].apiVersion": "v1"
+  "spec.replicate[].apiVersion": "v1",
+  "spec.builds.fence.params[].type": "string",
+  "spec.builds.fence.params[].required": false
 } as const;
