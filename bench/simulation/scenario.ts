@@ -139,6 +139,8 @@ export class PerToolLayout implements Layout {
           { apiVersion: 'tekton.dev/v1', kind: 'Task', namespace: ADMIN_NAMESPACE, name: TASK_NAME },
         ],
         deletionPolicy: 'Delete',
+        // The build fence lets the simulation's own label and duration annotation through.
+        builds: { fence: { labelPrefixes: ['user', 'sim.toolforge.org/'], annotationPrefixes: ['sim.toolforge.org/'] } },
       },
     }));
     for (const tool of tools) {

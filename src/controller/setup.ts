@@ -29,6 +29,11 @@ export interface OperatorOptions {
   statusIntervalMs: number;
   /** Who may write PipelineRuns past the build fence (Tekton's controller, the operator itself). */
   fenceExemptUsers: readonly string[];
+  /**
+   * Whether the operator keeps the build fence's cluster-scoped policy (layer 1); false on a
+   * cluster that does not serve ValidatingAdmissionPolicy, or to test another layer alone.
+   */
+  buildFence: boolean;
 }
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -37,6 +42,7 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
   deletionGuard: { maxShare: 0.1, maxCount: 5, windowMs: 60_000 },
   statusIntervalMs: 1_000,
   fenceExemptUsers: DEFAULT_FENCE_EXEMPT_USERS,
+  buildFence: true,
 };
 
 /** The cache settings the operator's controllers expect of their manager. */
@@ -97,7 +103,7 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
   });
   const admission = new AdmissionPolicyController({
     cache, writer, metrics, log: log.child({ controller: 'admission-policies' }),
-    renderers: [() => renderFencePolicy(options.fenceExemptUsers)],
+    renderers: options.buildFence ? [() => renderFencePolicy(options.fenceExemptUsers)] : [],
   });
   manager.add(buildNamespaces);
   manager.add(status);

@@ -122,7 +122,7 @@ export function renderBuildPodFence(input: BuildPodFenceInput): DesiredObject[] 
       spec: {
         failurePolicy: 'Fail',
         matchConstraints: {
-          resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'] }],
+          resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'], scope: '*' }],
         },
         validations: buildPodFenceValidations(input),
       },

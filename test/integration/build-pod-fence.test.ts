@@ -34,7 +34,7 @@ describeWithTekton('build pod fence tests')('the build pod fence with the real T
   };
 
   beforeAll(async () => {
-    fx = await startTektonFixture();
+    fx = await startTektonFixture({ buildFence: false });
     await fx.cluster.writer.apply({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'build-high' }, value: 1_000_000 });
     for (const obj of renderBuildPodFence({
       stepImages: [BUILDER_IMAGE], tektonImages: Object.values(TEKTON_IMAGES),

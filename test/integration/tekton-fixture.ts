@@ -44,7 +44,11 @@ export function builderRun(tool: string, spec: Record<string, unknown> = {}): Re
   };
 }
 
-export async function startTektonFixture(): Promise<TektonFixture> {
+/**
+ * `buildFence: false` runs the operator without the build fence's layer 1, for tests of
+ * Tekton itself and of the pod layer alone.
+ */
+export async function startTektonFixture({ buildFence = true }: { buildFence?: boolean } = {}): Promise<TektonFixture> {
   const cluster = await BuildCluster.start(paths, {
     nodes: 1, nodeCpu: '8', nodeMemory: '32Gi', nodePods: 110,
     // Build pods stay Running long enough to be looked at.
@@ -77,7 +81,7 @@ export async function startTektonFixture(): Promise<TektonFixture> {
       },
     });
     await cluster.createNamespace(`tool-${tool}`, { name: `tool-${tool}`, tenancy: 'tool' });
-    operator = await startOperator({}, { plane: cluster.plane.info });
+    operator = await startOperator({ buildFence }, { plane: cluster.plane.info });
     await eventually(async () => {
       const ns = await admin.request<{ metadata: { labels?: Record<string, string> } }>('GET', `/api/v1/namespaces/${buildNs}`);
       expect(ns.metadata.labels?.['builds.toolforge.org/ready']).toBe('true');

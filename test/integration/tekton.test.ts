@@ -25,7 +25,7 @@ describeWithTekton('Tekton tests')('real Tekton with its webhook and resolvers',
   const runs = (ns: string, version = 'v1') => `/apis/tekton.dev/${version}/namespaces/${ns}/pipelineruns`;
 
   beforeAll(async () => {
-    fixture = await startTektonFixture();
+    fixture = await startTektonFixture({ buildFence: false });
     ({ cluster, tool, buildNs } = fixture);
     admin = cluster.admin;
   }, 240_000);

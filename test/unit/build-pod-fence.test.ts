@@ -106,7 +106,7 @@ describe('build pod fence', () => {
   test('renders a stable policy and a binding on build namespaces for pods CREATE', () => {
     const [policy, binding] = renderBuildPodFence(input) as unknown as [{ kind: string; spec: { matchConstraints: { resourceRules: unknown } } }, { spec: unknown }];
     expect(policy.kind).toBe('ValidatingAdmissionPolicy');
-    expect(policy.spec.matchConstraints.resourceRules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'] }]);
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'], scope: '*' }]);
     expect(binding.spec).toEqual({
       policyName: BUILD_POD_FENCE_NAME, validationActions: ['Deny'],
       matchResources: { namespaceSelector: { matchLabels: { 'app.kubernetes.io/managed-by': 'build-namespace-operator' } } },

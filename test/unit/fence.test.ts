@@ -72,12 +72,13 @@ describe('renderFencePolicy', () => {
     expect(failures).toEqual([]);
   });
 
-  it('exempts the named identities only', () => {
+  it('exempts the named identities and cluster admins only', () => {
     const cond = compileAdmissionCel(spec.matchConditions[0]?.expression ?? '');
     if (!cond.ok) throw new Error(cond.error);
-    const as = (username: string) => cond.value({ request: { userInfo: { username } } });
+    const as = (username: string, groups = ['system:authenticated']) => cond.value({ request: { userInfo: { username, groups } } });
     expect(as('system:serviceaccount:tekton-pipelines:tekton-pipelines-controller')).toEqual({ ok: true, value: false });
-    expect(as('cdnjs')).toEqual({ ok: true, value: true });
+    expect(as('admin', ['system:masters', 'system:authenticated'])).toEqual({ ok: true, value: false });
+    expect(as('cdnjs', ['toolforge', 'system:authenticated'])).toEqual({ ok: true, value: true });
   });
 });
 
