@@ -96,11 +96,13 @@ afterAll(async () => {
 describe('the build fence the operator keeps', () => {
   it('accepts the legitimate build and refuses what the tool must not control, by our policy', async () => {
     // The API server loads a new policy a moment after it is written: wait until it refuses.
+    // Until it has also loaded the namespace's parameters it refuses everything ("no params
+    // found"), so wait for a refusal that names the field, then for the legitimate build.
     await eventually(async () => {
       const refused = await create(run({ pipelineSpec: { tasks: [] } })).then(() => undefined, (e: unknown) => e);
-      expect((refused as ApiError | undefined)?.message).toContain(FENCE_POLICY_NAME);
-    }, { timeoutMs: 30_000, intervalMs: 500 });
-    expect((await create(run())).metadata.name).toBeTruthy();
+      expect((refused as ApiError | undefined)?.message).toContain('spec.pipelineSpec');
+    }, { timeoutMs: 45_000, intervalMs: 500 });
+    expect((await eventually(() => create(run()), { timeoutMs: 45_000, intervalMs: 500 })).metadata.name).toBeTruthy();
     for (const [spec, field] of [
       [{ pipelineSpec: { tasks: [{ name: 't', taskSpec: { steps: [{ name: 's', image: 'alpine', script: 'id' }] } }] } }, 'spec.pipelineSpec'],
       [{ taskRunTemplate: { podTemplate: { securityContext: { runAsUser: 0 } } } }, 'spec.taskRunTemplate.podTemplate'],
@@ -143,6 +145,6 @@ describe('the build fence the operator keeps', () => {
       expect(writes[0]).toMatch(new RegExp(`^PATCH /api/v1/namespaces/${buildNs(tool)}/configmaps/${FENCE_PARAMS_NAME}`));
     }, { timeoutMs: 10_000 });
     const moved = [{ name: 'APP_IMAGE', value: `registry.example.org/${tool}/app:1` }, params(tool)[1]!];
-    expect((await eventually(() => create(run({ params: moved })), { timeoutMs: 20_000, intervalMs: 300 })).metadata.name).toBeTruthy();
+    expect((await eventually(() => create(run({ params: moved })), { timeoutMs: 45_000, intervalMs: 500 })).metadata.name).toBeTruthy();
   });
 });

@@ -108,7 +108,8 @@ describe('plan', () => {
     const mine = (c: PlannedChange) => [kept, raised, removed, added].includes(c.tool);
     expect(changes.filter((c) => !mine(c))).toEqual([]);
     expect(changes.map((c) => `${c.tool} ${c.kind} ${c.action}`).sort()).toEqual([
-      `${added} Namespace create`, `${added} ResourceQuota create`, `${added} RoleBinding create`, `${added} ServiceAccount create`,
+      `${added} ConfigMap create`, `${added} Namespace create`, `${added} ResourceQuota create`, `${added} RoleBinding create`,
+      `${added} ServiceAccount create`,
       // The quota's pods key, and the namespace's record of the policies that shaped it.
       `${raised} Namespace update`, `${raised} ResourceQuota update`,
       `${removed} Namespace delete`,
@@ -127,7 +128,7 @@ describe('plan', () => {
       `ResourceQuota image-build-${raised}/build-quota (tool ${raised}):`,
       expect.stringMatching(/^ {2}spec\.hard\[pods\]\s+"5"\s+"2"$/),
     ]));
-    expect(table.stdout).toContain('7 change(s) for 3 tool(s): 4 to create, 2 to update, 1 to delete');
+    expect(table.stdout).toContain('8 change(s) for 3 tool(s): 5 to create, 2 to update, 1 to delete');
 
     const log = await runUntilConverged(async () => {
       expect((await buildNamespace(added))?.metadata.labels?.['builds.toolforge.org/ready']).toBe('true');

@@ -102,6 +102,8 @@ describe('the deletion guard', () => {
 
     await applyPolicy(policyBody(suite, { ...spec, toolSelector: { matchLabels: { suite: 'typo' } } }, { 'builds.toolforge.org/allow-mass-deletion': 'true' }));
     await eventually(async () => expect((await Promise.all(tools.map(buildNamespace))).filter(alive)).toEqual([]), { timeoutMs: 20_000 });
+    // The lift holds for as long as a policy carries it, cluster-wide: take it away again.
+    await admin.request('DELETE', objectPath(BUILD_QUOTA_POLICIES, suite));
   });
 });
 
