@@ -1,6 +1,7 @@
-// Kubernetes Events for admins and tool owners, rate-limited so that a reconcile loop
-// that repeats itself does not repeat its Events: the same event is sent at most once per
-// window.
+// Kubernetes Events for admins and tool owners, rate-limited twice so that nothing the
+// operator does can flood the API server with Events: the same event is sent at most once
+// per window, and each involved object has a token bucket (a burst, then one per interval),
+// as client-go's event correlator does with its spam filter.
 import type { KubeClient } from './client.js';
 import type { KubeObject } from '../api/meta.js';
 import { collectionPath, EVENTS } from './resources.js';
@@ -23,15 +24,50 @@ export const targetOf = (obj: KubeObject): EventTarget => ({
   uid: obj.metadata.uid,
 });
 
+/** client-go's spam filter defaults: 25 Events per object at once, then one per 5 minutes. */
+export const EVENT_BURST = 25;
+export const EVENT_REFILL_MS = 5 * 60_000;
+
+export interface EventRecorderOptions {
+  component?: string;
+  /** The same event is sent once per window. */
+  windowMs?: number;
+  now?: () => number;
+  /** Per involved object: this many Events at once, then one per refillMs. */
+  burst?: number;
+  refillMs?: number;
+  /** Told of every Event the per-object limit dropped. */
+  onDropped?: () => void;
+}
+
+interface Bucket { tokens: number; at: number }
+
 export class EventRecorder {
   private readonly sent = new Map<string, number>();
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly component: string;
+  private readonly windowMs: number;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly client: KubeClient | undefined,
-    private readonly component = 'build-namespace-operator',
-    private readonly windowMs = 10 * 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly client: KubeClient | undefined, private readonly options: EventRecorderOptions = {}) {
+    this.component = options.component ?? 'build-namespace-operator';
+    this.windowMs = options.windowMs ?? 10 * 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Takes a token from the object's bucket; false when it is empty. */
+  private allow(objectKey: string, now: number): boolean {
+    const burst = this.options.burst ?? EVENT_BURST;
+    const refillMs = this.options.refillMs ?? EVENT_REFILL_MS;
+    const bucket = this.buckets.get(objectKey) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + Math.floor((now - bucket.at) / refillMs));
+    if (bucket.tokens < burst) bucket.at += Math.floor((now - bucket.at) / refillMs) * refillMs;
+    else bucket.at = now;
+    this.buckets.set(objectKey, bucket);
+    if (bucket.tokens === 0) return false;
+    bucket.tokens--;
+    return true;
+  }
 
   /**
    * Records the event unless the API server already holds one of ours with this reason
@@ -58,6 +94,10 @@ export class EventRecorder {
     const last = this.sent.get(dedupeKey);
     const now = this.now();
     if (last !== undefined && now - last < this.windowMs) return;
+    if (!this.allow(`${target.kind}/${target.namespace ?? ''}/${target.name}`, now)) {
+      this.options.onDropped?.();
+      return;
+    }
     this.sent.set(dedupeKey, now);
     if (this.sent.size > 10_000) this.prune(now);
     if (!this.client) return;
@@ -88,6 +128,9 @@ export class EventRecorder {
 
   private prune(now: number): void {
     for (const [k, at] of this.sent) if (now - at >= this.windowMs) this.sent.delete(k);
+    // A full bucket says nothing a fresh one would not.
+    const full = (this.options.burst ?? EVENT_BURST) * (this.options.refillMs ?? EVENT_REFILL_MS);
+    for (const [k, b] of this.buckets) if (now - b.at >= full) this.buckets.delete(k);
   }
 }
 

@@ -53,7 +53,6 @@ export interface OperatorMetrics {
   /** Requests the API server refused with 403: the operator's RBAC lacks a rule. */
   forbiddenRequests: Counter<'verb' | 'resource'>;
   /** 1 while a replicated kind and namespace that a policy names cannot be listed. */
-  replicationSourceUnavailable: Gauge<'source'>;
   /** Events not sent because their object already had its share (reason = rate_limited). */
   eventsDropped: Counter<'reason'>;
 }
@@ -200,12 +199,6 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
       name: `${PREFIX}forbidden_requests_total`,
       help: 'Requests refused with 403 Forbidden: the operator\'s RBAC lacks a rule, by verb and resource',
       labelNames: ['verb', 'resource'] as const,
-      registers,
-    }),
-    replicationSourceUnavailable: new Gauge({
-      name: `${PREFIX}replication_source_unavailable`,
-      help: '1 while a replication source (apiVersion/kind/namespace) cannot be listed or is not served, else 0',
-      labelNames: ['source'] as const,
       registers,
     }),
     eventsDropped: new Counter({

@@ -27,7 +27,6 @@ const EXPECTED_NAMES = [
   'build_namespace_operator_informer_restarts_total',
   'build_namespace_operator_api_writes_total',
   'build_namespace_operator_forbidden_requests_total',
-  'build_namespace_operator_replication_source_unavailable',
   'build_namespace_operator_events_dropped_total',
 ];
 
