@@ -7,7 +7,7 @@ JEST_ARGS ?=
 IMAGE ?= build-namespace-operator:dev
 TOOLS ?= 1000
 
-.PHONY: all deps build build-tools lint typecheck generate verify-generated test test-unit controlplane testenv demo bench image deploy clean
+.PHONY: all deps build build-tools lint typecheck generate verify-generated test test-unit controlplane admin-tools testenv demo bench image deploy clean
 
 all: build
 
@@ -43,9 +43,13 @@ verify-generated: deps
 controlplane:
 	bash envtest/go/build.sh >/dev/null
 
-# The control plane and, for the build-cluster simulation, kube-scheduler, kwok and the Tekton
-# controller.
-testenv: controlplane
+# helm and promtool, for the tests of the chart (deployment/chart/) and the alerting rules.
+admin-tools:
+	bash envtest/go/build-admin-tools.sh >/dev/null
+
+# The control plane, helm and promtool and, for the build-cluster simulation, kube-scheduler,
+# kwok and the Tekton controller.
+testenv: controlplane admin-tools
 	bash envtest/go/build-simulation.sh >/dev/null
 
 test: lint testenv build build-tools
