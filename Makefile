@@ -43,11 +43,11 @@ verify-generated: deps
 controlplane:
 	bash envtest/go/build.sh >/dev/null
 
-# promtool, for the tests of the alerting rules (helm, for the chart, is built by name when it comes).
+# helm and promtool, for the tests of the chart (deployment/chart/) and the alerting rules.
 admin-tools:
-	bash envtest/go/build-admin-tools.sh promtool >/dev/null
+	bash envtest/go/build-admin-tools.sh >/dev/null
 
-# The control plane, promtool and, for the build-cluster simulation, kube-scheduler,
+# The control plane, helm and promtool and, for the build-cluster simulation, kube-scheduler,
 # kwok and the Tekton controller.
 testenv: controlplane admin-tools
 	bash envtest/go/build-simulation.sh >/dev/null

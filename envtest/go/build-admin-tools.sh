@@ -31,8 +31,17 @@ fi
 wanted=("$@")
 [[ ${#wanted[@]} -gt 0 ]] || wanted=(helm promtool)
 
-# helm's version ldflag makes `helm version` report the module's release, not v3 main.
+# As Helm's own Makefile does: `helm version` reports the module's release, and `helm lint`
+# and `helm template` assume the Kubernetes minor of the client-go Helm is built with
+# (not 1.20, which a chart's kubeVersion would refuse).
+client_go=$(awk '$1 == "k8s.io/client-go" {print $2}' "$here/helm/go.mod")
+k8s_minor=${client_go#v0.}
+k8s_minor=${k8s_minor%%.*}
+[[ -n $k8s_minor ]] || { echo "no k8s.io/client-go in helm/go.mod" >&2; exit 1; }
 helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version"
+for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+  helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+done
 
 mkdir -p "$dir"
 for name in "${wanted[@]}"; do

@@ -1,15 +1,15 @@
 // The alerting rules an admin loads (manifests/prometheus/): valid for Prometheus, each alert
 // proven to fire and not to fire by `promtool test rules`, and the Prometheus Operator's
 // PrometheusRule holding exactly the same groups as the plain rules file.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
+import { promtoolPath } from '../../envtest/admin-tools.js';
 import { repoRoot } from '../../envtest/controlplane.js';
 
 const dir = join(repoRoot(), 'manifests/prometheus');
-const paths = execFileSync('bash', [join(repoRoot(), 'envtest/go/build-admin-tools.sh'), '--paths'], { encoding: 'utf8' });
-const promtool = /^promtool=(.*)$/m.exec(paths)?.[1] ?? '';
+const promtool = promtoolPath();
 const load = (file: string) => yaml.load(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
 
 function run(args: string[]): string {
