@@ -10,7 +10,7 @@ import { policyMatchesTool } from '../policy/index.js';
 import { errorMessage } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import {
-  BUILD_QUOTA_POLICIES, CONFIG_MAPS, LIMIT_RANGES, NAMESPACES, NETWORK_POLICIES, RESOURCE_QUOTAS, ROLE_BINDINGS, SERVICE_ACCOUNTS,
+  BUILD_QUOTA_POLICIES, LIMIT_RANGES, NAMESPACES, NETWORK_POLICIES, RESOURCE_QUOTAS, ROLE_BINDINGS, SERVICE_ACCOUNTS,
   type ResourceType, type ResourceTypes,
 } from '../kube/resources.js';
 import type { ObjectWriter } from '../kube/writer.js';
@@ -29,7 +29,7 @@ import { ReplicationSources } from './replication.js';
 import type { ToolStatusTracker } from './policy-status.js';
 
 /** The managed namespaced kinds, watched by our label only. */
-export const MANAGED_TYPES: ResourceType[] = [RESOURCE_QUOTAS, LIMIT_RANGES, SERVICE_ACCOUNTS, ROLE_BINDINGS, NETWORK_POLICIES, CONFIG_MAPS];
+export const MANAGED_TYPES: ResourceType[] = [RESOURCE_QUOTAS, LIMIT_RANGES, SERVICE_ACCOUNTS, ROLE_BINDINGS, NETWORK_POLICIES];
 
 const CONTROLLER = 'buildnamespace';
 const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGER}`;

@@ -2,7 +2,7 @@
 // policy. Pure and deterministic: plain JSON in the exact form the API server stores it (its
 // defaults written out), so that a live object that is up to date compares equal in diff.ts.
 
-import { renderFenceParams } from './fence.js';
+import { renderFenceAnnotations } from './fence.js';
 import { isDns1123Label } from '../api/k8s-syntax.js';
 import { err, ok, type Result } from '../api/result.js';
 import { validateToolName, type ToolNameErrorReason } from '../api/tool.js';
@@ -74,6 +74,8 @@ function renderNamespace(name: string, effective: EffectivePolicy, opts: RenderO
     ...effective.namespace.annotations,
     [ANNOTATION_POLICIES]: effective.sources.join(','),
     [ANNOTATION_DELETION_POLICY]: effective.deletionPolicy,
+    // The build fence's parameters arrive with the namespace, so no tool is let in before them.
+    ...renderFenceAnnotations(effective),
   };
   return {
     apiVersion: 'v1',
@@ -235,7 +237,7 @@ function renderNetworkPolicy(namespace: string, effective: EffectivePolicy): Des
 
 /**
  * The desired objects of a tool's build namespace, in apply order: the Namespace first, then the
- * fences (ResourceQuota, LimitRange, NetworkPolicy, the build fence's ConfigMap), then the ServiceAccount, and the RoleBinding
+ * fences (ResourceQuota, LimitRange, NetworkPolicy), then the ServiceAccount, and the RoleBinding
  * that lets the tool in last, so the tool never holds access to a namespace without its quota.
  * A tool name or namespace name that breaks the rules is an error value.
  */
@@ -273,8 +275,6 @@ export function renderBuildNamespace(
     renderResourceQuota(namespace, effective),
     renderLimitRange(namespace, effective),
     renderNetworkPolicy(namespace, effective),
-    // The build fence's parameters, before the tool is let in: without them the fence refuses every run.
-    renderFenceParams(namespace, effective),
     renderServiceAccount(namespace, effective),
     renderRoleBinding(namespace, effective),
   ];

@@ -1,14 +1,20 @@
 // The build fence, layer 1: what a PipelineRun in a build namespace may hold, enforced by the
 // API server itself. One cluster-scoped ValidatingAdmissionPolicy and binding for every build
-// namespace, and per namespace a ConfigMap of parameters (paramRef by name, in the request's
-// namespace), so that a tool's own override changes one ConfigMap and no cluster object.
+// namespace; each namespace's own parameters are annotations of the namespace (read as
+// namespaceObject), so a tool's override changes its namespace and no cluster object.
+// Not a paramRef to a ConfigMap: the API server stops its informer for a built-in paramKind for
+// good once no binding names it for a moment (kubernetes/kubernetes#130887), after which every
+// run is refused or judged by stale parameters until the API server restarts; a deleted binding
+// is enough. The namespace has no such informer of its own, and it carries its parameters from
+// its first write, so there is no moment when a tool is let in and its fence is missing.
 // Pure: data in, objects out; the CEL is compile-checked in test/unit/fence.test.ts.
 import type { DesiredObject } from '../api/meta.js';
 import { LABEL_MANAGED_BY, LABEL_TOOL, MANAGER } from '../api/types.js';
 import type { EffectivePolicy } from '../policy/effective.js';
 
 export const FENCE_POLICY_NAME = 'build-namespace-operator-build-fence';
-export const FENCE_PARAMS_NAME = 'build-fence';
+/** The build namespace's annotations that hold its fence's parameters (a policy may not set them). */
+export const FENCE_ANNOTATION_PREFIX = 'fence.builds.toolforge.org/';
 const ADMISSION_API_VERSION = 'admissionregistration.k8s.io/v1';
 
 /** Who may write PipelineRuns unfenced, and why (README "Build fence"). */
@@ -26,10 +32,17 @@ const GO_DURATION = '^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
 
 const celList = (items: readonly string[]): string => `[${items.map((i) => `'${i}'`).join(', ')}]`;
 
-/** The per-namespace parameters, with {tool} substituted into every pattern. */
-export function renderFenceParams(namespace: string, effective: EffectivePolicy): DesiredObject {
+/** The keys every build namespace's fence holds, besides one pattern and one type per param. */
+const FENCE_KEYS = [
+  'annotationPrefixes', 'labelPrefixes', 'maxPipelineTimeout', 'minPipelineTimeout', 'params', 'pipelines', 'requiredParams',
+  'serviceAccountName',
+] as const;
+type FenceKey = (typeof FENCE_KEYS)[number];
+
+/** The namespace annotations of a tool's fence, with {tool} substituted into every pattern. */
+export function renderFenceAnnotations(effective: EffectivePolicy): Record<string, string> {
   const fence = effective.fence;
-  const data: Record<string, string> = {
+  const values: Record<FenceKey, string> = {
     annotationPrefixes: fence.annotationPrefixes.join(','),
     labelPrefixes: fence.labelPrefixes.join(','),
     maxPipelineTimeout: fence.maxPipelineTimeout,
@@ -38,19 +51,15 @@ export function renderFenceParams(namespace: string, effective: EffectivePolicy)
     pipelines: fence.pipelines.join(','),
     requiredParams: fence.params.filter((p) => p.required).map((p) => p.name).join(','),
     serviceAccountName: effective.serviceAccount.name,
-    tool: effective.tool,
   };
+  const annotations: Record<string, string> = {};
+  for (const key of FENCE_KEYS) annotations[FENCE_ANNOTATION_PREFIX + key] = values[key];
   // The tool name is [a-z0-9-]: nothing in it is special to RE2.
   for (const p of fence.params) {
-    data[`param.${p.name}.pattern`] = (p.pattern ?? '').replaceAll('{tool}', effective.tool);
-    data[`param.${p.name}.type`] = p.type;
+    annotations[`${FENCE_ANNOTATION_PREFIX}pattern.${p.name}`] = (p.pattern ?? '').replaceAll('{tool}', effective.tool);
+    annotations[`${FENCE_ANNOTATION_PREFIX}type.${p.name}`] = p.type;
   }
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: FENCE_PARAMS_NAME, namespace, labels: { [LABEL_MANAGED_BY]: MANAGER, [LABEL_TOOL]: effective.tool } },
-    data: Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-  };
+  return annotations;
 }
 
 export interface FenceValidation {
@@ -61,6 +70,11 @@ export interface FenceValidation {
 }
 
 const S = 'object.spec';
+const ANNOTATIONS = 'namespaceObject.metadata.annotations';
+/** The CEL for one of the namespace's fence parameters. */
+const fence = (key: FenceKey): string => `${ANNOTATIONS}['${FENCE_ANNOTATION_PREFIX}${key}']`;
+/** The CEL for a param's pattern or type, the param's name being the CEL expression `name`. */
+const paramFence = (what: 'pattern' | 'type', name: string): string => `${ANNOTATIONS}['${FENCE_ANNOTATION_PREFIX}${what}.' + ${name}]`;
 /** A key of `map` that the allowed list lacks, for a message. */
 const firstForeign = (map: string, allowed: string): string => `${map}.filter(k, !(k in ${allowed}))[0]`;
 /** Whether key k of `map` is allowed: under an allowed prefix, or unchanged on UPDATE (set by Tekton's controller). */
@@ -69,17 +83,17 @@ const keyOk = (prefixes: string, map: string, oldMap: string): string =>
   `(request.operation == 'UPDATE' && has(${oldMap}) && k in ${oldMap} && ${oldMap}[k] == ${map}[k]))`;
 
 export const FENCE_VARIABLES: readonly { name: string; expression: string }[] = [
-  { name: 'pipelines', expression: "params.data.pipelines.split(',')" },
-  { name: 'paramNames', expression: "params.data.params.split(',')" },
-  { name: 'requiredParams', expression: "params.data.requiredParams.split(',')" },
-  { name: 'labelPrefixes', expression: "params.data.labelPrefixes.split(',')" },
-  { name: 'annotationPrefixes', expression: "params.data.annotationPrefixes.split(',')" },
+  { name: 'pipelines', expression: `${fence('pipelines')}.split(',')` },
+  { name: 'paramNames', expression: `${fence('params')}.split(',')` },
+  { name: 'requiredParams', expression: `${fence('requiredParams')}.split(',')` },
+  { name: 'labelPrefixes', expression: `${fence('labelPrefixes')}.split(',')` },
+  { name: 'annotationPrefixes', expression: `${fence('annotationPrefixes')}.split(',')` },
   { name: 'specKeys', expression: celList(ALLOWED_SPEC_KEYS) },
 ];
 
 const paramOk = (p: string): string => {
-  const pattern = `params.data['param.' + ${p}.name + '.pattern']`;
-  return `has(${p}.value) && (params.data['param.' + ${p}.name + '.type'] == 'array' ` +
+  const pattern = paramFence('pattern', `${p}.name`);
+  return `has(${p}.value) && (${paramFence('type', `${p}.name`)} == 'array' ` +
     `? type(${p}.value) == list && ${p}.value.all(v, type(v) == string && v.matches(${pattern})) ` +
     `: type(${p}.value) == string && ${p}.value.matches(${pattern}))`;
 };
@@ -92,9 +106,11 @@ export const FENCE_VALIDATIONS: readonly FenceValidation[] = [
     message: 'only tekton.dev/v1 PipelineRuns are accepted in a build namespace', reason: 'Forbidden',
   },
   {
-    expression: `has(namespaceObject.metadata.labels) && '${LABEL_TOOL}' in namespaceObject.metadata.labels && namespaceObject.metadata.labels['${LABEL_TOOL}'] == params.data.tool`,
-    messageExpression: "'the build fence parameters of this namespace are for tool ' + params.data.tool + ', not this namespace\\'s tool'",
-    message: "the build fence parameters are not this namespace's tool's", reason: 'Forbidden',
+    // First, so that a namespace without its parameters is refused by a message, not only by
+    // the errors of the rules below that read them.
+    expression: `has(${ANNOTATIONS}) && ${celList(FENCE_KEYS.map((k) => FENCE_ANNOTATION_PREFIX + k))}.all(k, k in ${ANNOTATIONS})`,
+    messageExpression: `'this namespace has no build fence parameters (its ${FENCE_ANNOTATION_PREFIX}* annotations): the operator writes them with the namespace; until it does, every build is refused'`,
+    message: 'this namespace has no build fence parameters', reason: 'Forbidden',
   },
   {
     expression: `has(${S}) && ${S}.all(k, k in variables.specKeys)`,
@@ -108,17 +124,17 @@ export const FENCE_VALIDATIONS: readonly FenceValidation[] = [
   },
   {
     expression: `has(${S}.pipelineRef) && has(${S}.pipelineRef.name) && ${S}.pipelineRef.name in variables.pipelines`,
-    messageExpression: `(has(${S}.pipelineRef) && has(${S}.pipelineRef.name) ? 'spec.pipelineRef.name ' + string(${S}.pipelineRef.name) + ' is not allowed' : 'spec.pipelineRef.name is required') + ': the Pipelines allowed here are ' + params.data.pipelines.replace(',', ', ')`,
+    messageExpression: `(has(${S}.pipelineRef) && has(${S}.pipelineRef.name) ? 'spec.pipelineRef.name ' + string(${S}.pipelineRef.name) + ' is not allowed' : 'spec.pipelineRef.name is required') + ': the Pipelines allowed here are ' + ${fence('pipelines')}.replace(',', ', ')`,
     message: 'spec.pipelineRef.name must name an allowed Pipeline', reason: 'Forbidden',
   },
   {
     expression: `!has(${S}.params) || ${S}.params.all(p, p.all(k, k in ['name', 'value']) && has(p.name) && p.name in variables.paramNames)`,
-    messageExpression: `'spec.params: ' + ${S}.params.filter(p, !(p.all(k, k in ['name', 'value']) && has(p.name) && p.name in variables.paramNames)).map(p, has(p.name) ? string(p.name) : '(unnamed)')[0] + ' is not an allowed param (each is name and value only; allowed: ' + params.data.params.replace(',', ', ') + ')'`,
+    messageExpression: `'spec.params: ' + ${S}.params.filter(p, !(p.all(k, k in ['name', 'value']) && has(p.name) && p.name in variables.paramNames)).map(p, has(p.name) ? string(p.name) : '(unnamed)')[0] + ' is not an allowed param (each is name and value only; allowed: ' + ${fence('params')}.replace(',', ', ') + ')'`,
     message: 'spec.params may hold only the allowed params', reason: 'Forbidden',
   },
   {
     expression: `!has(${S}.params) || ${S}.params.all(p, !has(p.name) || !(p.name in variables.paramNames) || ${paramOk('p')})`,
-    messageExpression: `${S}.params.filter(p, has(p.name) && p.name in variables.paramNames && !(${paramOk('p')})).map(p, 'spec.params[' + p.name + '] must be ' + (params.data['param.' + p.name + '.type'] == 'array' ? 'an array of strings each' : 'a string') + ' matching ' + params.data['param.' + p.name + '.pattern'])[0]`,
+    messageExpression: `${S}.params.filter(p, has(p.name) && p.name in variables.paramNames && !(${paramOk('p')})).map(p, 'spec.params[' + p.name + '] must be ' + (${paramFence('type', 'p.name')} == 'array' ? 'an array of strings each' : 'a string') + ' matching ' + ${paramFence('pattern', 'p.name')})[0]`,
     message: 'a param value does not match its pattern', reason: 'Invalid',
   },
   {
@@ -132,8 +148,8 @@ export const FENCE_VALIDATIONS: readonly FenceValidation[] = [
     message: 'spec.taskRunTemplate may hold only serviceAccountName', reason: 'Forbidden',
   },
   {
-    expression: `!has(${S}.taskRunTemplate) || !has(${S}.taskRunTemplate.serviceAccountName) || ${S}.taskRunTemplate.serviceAccountName == params.data.serviceAccountName`,
-    messageExpression: `'spec.taskRunTemplate.serviceAccountName must be ' + params.data.serviceAccountName + ' (or unset), not ' + string(${S}.taskRunTemplate.serviceAccountName)`,
+    expression: `!has(${S}.taskRunTemplate) || !has(${S}.taskRunTemplate.serviceAccountName) || ${S}.taskRunTemplate.serviceAccountName == ${fence('serviceAccountName')}`,
+    messageExpression: `'spec.taskRunTemplate.serviceAccountName must be ' + ${fence('serviceAccountName')} + ' (or unset), not ' + string(${S}.taskRunTemplate.serviceAccountName)`,
     message: 'spec.taskRunTemplate.serviceAccountName must be the build ServiceAccount', reason: 'Forbidden',
   },
   {
@@ -142,8 +158,8 @@ export const FENCE_VALIDATIONS: readonly FenceValidation[] = [
     message: 'spec.timeouts may hold only pipeline', reason: 'Forbidden',
   },
   {
-    expression: `!has(${S}.timeouts) || !has(${S}.timeouts.pipeline) || (type(${S}.timeouts.pipeline) == string && ${S}.timeouts.pipeline.matches('${GO_DURATION}') && duration(${S}.timeouts.pipeline) >= duration(params.data.minPipelineTimeout) && duration(${S}.timeouts.pipeline) <= duration(params.data.maxPipelineTimeout))`,
-    messageExpression: `'spec.timeouts.pipeline ' + string(${S}.timeouts.pipeline) + ' is not allowed: it must be from ' + params.data.minPipelineTimeout + ' to ' + params.data.maxPipelineTimeout + ' (never 0)'`,
+    expression: `!has(${S}.timeouts) || !has(${S}.timeouts.pipeline) || (type(${S}.timeouts.pipeline) == string && ${S}.timeouts.pipeline.matches('${GO_DURATION}') && duration(${S}.timeouts.pipeline) >= duration(${fence('minPipelineTimeout')}) && duration(${S}.timeouts.pipeline) <= duration(${fence('maxPipelineTimeout')}))`,
+    messageExpression: `'spec.timeouts.pipeline ' + string(${S}.timeouts.pipeline) + ' is not allowed: it must be from ' + ${fence('minPipelineTimeout')} + ' to ' + ${fence('maxPipelineTimeout')} + ' (never 0)'`,
     message: 'spec.timeouts.pipeline is out of bounds', reason: 'Invalid',
   },
   {
@@ -158,12 +174,12 @@ export const FENCE_VALIDATIONS: readonly FenceValidation[] = [
   },
   {
     expression: `!has(object.metadata.labels) || object.metadata.labels.all(k, ${keyOk('variables.labelPrefixes', 'object.metadata.labels', 'oldObject.metadata.labels')})`,
-    messageExpression: `'metadata.labels[' + object.metadata.labels.filter(k, !${keyOk('variables.labelPrefixes', 'object.metadata.labels', 'oldObject.metadata.labels')})[0] + '] is not allowed (Tekton copies labels to the build pods): allowed keys are ' + params.data.labelPrefixes.replace(',', ', ')`,
+    messageExpression: `'metadata.labels[' + object.metadata.labels.filter(k, !${keyOk('variables.labelPrefixes', 'object.metadata.labels', 'oldObject.metadata.labels')})[0] + '] is not allowed (Tekton copies labels to the build pods): allowed keys are ' + ${fence('labelPrefixes')}.replace(',', ', ')`,
     message: 'a label is not allowed', reason: 'Forbidden',
   },
   {
     expression: `!has(object.metadata.annotations) || object.metadata.annotations.all(k, ${keyOk('variables.annotationPrefixes', 'object.metadata.annotations', 'oldObject.metadata.annotations')})`,
-    messageExpression: `'metadata.annotations[' + object.metadata.annotations.filter(k, !${keyOk('variables.annotationPrefixes', 'object.metadata.annotations', 'oldObject.metadata.annotations')})[0] + '] is not allowed (Tekton copies annotations to the build pods): allowed keys are ' + params.data.annotationPrefixes.replace(',', ', ')`,
+    messageExpression: `'metadata.annotations[' + object.metadata.annotations.filter(k, !${keyOk('variables.annotationPrefixes', 'object.metadata.annotations', 'oldObject.metadata.annotations')})[0] + '] is not allowed (Tekton copies annotations to the build pods): allowed keys are ' + ${fence('annotationPrefixes')}.replace(',', ', ')`,
     message: 'an annotation is not allowed', reason: 'Forbidden',
   },
 ];
@@ -186,7 +202,6 @@ export function renderFencePolicy(exemptUsers: readonly string[] = DEFAULT_FENCE
       metadata: { name: FENCE_POLICY_NAME, labels },
       spec: {
         failurePolicy: 'Fail',
-        paramKind: { apiVersion: 'v1', kind: 'ConfigMap' },
         // Every served version, each as itself: a v1beta1 request is not converted to v1 to be
         // judged by v1 field names, it is refused for its version.
         matchConstraints: {
@@ -205,7 +220,6 @@ export function renderFencePolicy(exemptUsers: readonly string[] = DEFAULT_FENCE
       metadata: { name: FENCE_POLICY_NAME, labels },
       spec: {
         policyName: FENCE_POLICY_NAME,
-        paramRef: { name: FENCE_PARAMS_NAME, parameterNotFoundAction: 'Deny' },
         validationActions: ['Deny'],
         matchResources: {
           namespaceSelector: {

@@ -1,19 +1,19 @@
 // The build fence as the operator keeps it: the operator (in-process, under its own
 // ServiceAccount and the ClusterRole of manifests/) applies the cluster-scoped
-// ValidatingAdmissionPolicy and binding and each build namespace's build-fence parameters;
+// ValidatingAdmissionPolicy and binding and each build namespace with its fence's parameters;
 // the tool's legitimate build is accepted and an inline spec, a pod template and another
 // tool's image are refused; a deleted binding comes back; nothing is written at rest; and a
-// policy edit that changes one tool's fence writes that tool's parameters and nothing else.
+// policy edit that changes one tool's fence writes that tool's namespace and nothing else.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/meta.js';
 import { ApiError, type KubeClient } from '../../src/kube/client.js';
 import {
-  BUILD_QUOTA_POLICIES, collectionPath, CONFIG_MAPS, NAMESPACES, objectPath, PIPELINE_RUNS, ResourceTypes,
+  BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, PIPELINE_RUNS, ResourceTypes,
   VALIDATING_ADMISSION_POLICY_BINDINGS,
 } from '../../src/kube/resources.js';
 import { Writer } from '../../src/kube/writer.js';
-import { FENCE_PARAMS_NAME, FENCE_POLICY_NAME } from '../../src/render/fence.js';
+import { FENCE_ANNOTATION_PREFIX, FENCE_POLICY_NAME } from '../../src/render/fence.js';
 import { configFor, eventually, uniqueName } from '../../envtest/cluster.js';
 import { repoRoot } from '../../envtest/controlplane.js';
 import { adminClient, applyFiles, clientFor, installOperatorPrerequisites } from '../../envtest/install.js';
@@ -53,8 +53,9 @@ async function applyPolicy(name: string, spec: Record<string, unknown>): Promise
 /** The operator's writes since `from`, its policy status and Events aside. */
 const ownWrites = (from: number) => running.writes.slice(from).filter((w) => !w.includes('/events') && !w.includes('/status'));
 
-const fenceParams = (t: string) =>
-  admin.request<KubeObject & { data?: Record<string, string> }>('GET', objectPath(CONFIG_MAPS, FENCE_PARAMS_NAME, buildNs(t)));
+/** One of the fence's parameters, as the tool's build namespace carries it. */
+const fenceParam = async (t: string, key: string) =>
+  (await admin.request<KubeObject>('GET', objectPath(NAMESPACES, buildNs(t)))).metadata.annotations?.[FENCE_ANNOTATION_PREFIX + key];
 
 beforeAll(async () => {
   await installOperatorPrerequisites(admin);
@@ -95,9 +96,8 @@ afterAll(async () => {
 
 describe('the build fence the operator keeps', () => {
   it('accepts the legitimate build and refuses what the tool must not control, by our policy', async () => {
-    // The API server loads a new policy a moment after it is written: wait until it refuses.
-    // Until it has also loaded the namespace's parameters it refuses everything ("no params
-    // found"), so wait for a refusal that names the field, then for the legitimate build.
+    // The API server loads a new policy a moment after it is written: wait until it refuses by
+    // the field, then for the legitimate build.
     await eventually(async () => {
       const refused = await create(run({ pipelineSpec: { tasks: [] } })).then(() => undefined, (e: unknown) => e);
       expect((refused as ApiError | undefined)?.message).toContain('spec.pipelineSpec');
@@ -115,12 +115,17 @@ describe('the build fence the operator keeps', () => {
     }
   });
 
-  it('puts back a binding someone deleted', async () => {
+  it('puts back a binding someone deleted, and the fence judges as before', async () => {
     await admin.request('DELETE', objectPath(VALIDATING_ADMISSION_POLICY_BINDINGS, FENCE_POLICY_NAME));
     await eventually(async () => {
       const binding = await admin.request<KubeObject>('GET', objectPath(VALIDATING_ADMISSION_POLICY_BINDINGS, FENCE_POLICY_NAME));
       expect(binding.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('build-namespace-operator');
     }, { timeoutMs: 20_000 });
+    await eventually(async () => {
+      const refused = await create(run({ pipelineSpec: { tasks: [] } })).then(() => undefined, (e: unknown) => e);
+      expect((refused as ApiError | undefined)?.message).toContain('spec.pipelineSpec');
+    }, { timeoutMs: 45_000, intervalMs: 500 });
+    expect((await eventually(() => create(run()), { timeoutMs: 45_000, intervalMs: 500 })).metadata.name).toBeTruthy();
   });
 
   it('writes nothing at rest: a full pass over the fence and both tools changes nothing', async () => {
@@ -130,19 +135,20 @@ describe('the build fence the operator keeps', () => {
     expect(ownWrites(before)).toEqual([]);
   });
 
-  it('writes only the changed tool\'s parameters when a policy changes its fence', async () => {
+  it('writes only the changed tool\'s namespace when a policy changes its fence', async () => {
     const before = running.writes.length;
     await applyPolicy(`${suite}-override`, {
       priority: 10, tools: [tool],
       builds: { fence: { params: [{ name: 'APP_IMAGE', pattern: '^registry\\.example\\.org/{tool}/', required: true }] } },
     });
-    await eventually(async () => expect((await fenceParams(tool)).data?.['param.APP_IMAGE.pattern']).toBe(`^registry\\.example\\.org/${tool}/`),
+    await eventually(async () => expect(await fenceParam(tool, 'pattern.APP_IMAGE')).toBe(`^registry\\.example\\.org/${tool}/`),
       { timeoutMs: 20_000 });
-    // The policy's own status and Events aside, one write: the tool's build-fence ConfigMap.
+    // The policy's own status and Events aside, one write: the tool's build namespace, which
+    // carries its fence's parameters and the list of policies that shaped it.
     await eventually(async () => {
       const writes = ownWrites(before);
       expect(writes).toHaveLength(1);
-      expect(writes[0]).toMatch(new RegExp(`^PATCH /api/v1/namespaces/${buildNs(tool)}/configmaps/${FENCE_PARAMS_NAME}`));
+      expect(writes[0]).toMatch(new RegExp(`^PATCH /api/v1/namespaces/${buildNs(tool)}(\\?|$)`));
     }, { timeoutMs: 10_000 });
     const moved = [{ name: 'APP_IMAGE', value: `registry.example.org/${tool}/app:1` }, params(tool)[1]!];
     expect((await eventually(() => create(run({ params: moved })), { timeoutMs: 45_000, intervalMs: 500 })).metadata.name).toBeTruthy();

@@ -1,6 +1,6 @@
 // The build fence (layer 1) on the real API server, with Tekton's real CRDs (every served
 // version, conversion stripped as the simulation does): the rendered ValidatingAdmissionPolicy,
-// its binding and the namespace's build-fence parameters, applied as the operator renders them;
+// its binding and the build namespace with its fence's parameters, applied as the operator renders them;
 // then, acting as the tool itself (its client certificate, through its RoleBinding only), the
 // builds-api-shaped run is accepted and each attack is refused by our policy, naming the field.
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { collectionPath, objectPath, PIPELINE_RUNS, ResourceTypes } from '../../
 import { Writer } from '../../src/kube/writer.js';
 import { effectivePolicy } from '../../src/policy/effective.js';
 import { renderBuildNamespace } from '../../src/render/build-namespace-objects.js';
-import { FENCE_POLICY_NAME, renderFenceParams, renderFencePolicy } from '../../src/render/fence.js';
+import { FENCE_POLICY_NAME, renderFencePolicy } from '../../src/render/fence.js';
 import type { BuildQuotaPolicy } from '../../src/api/types.js';
 import { configFor, eventually, uniqueName } from '../../envtest/cluster.js';
 import { repoRoot } from '../../envtest/controlplane.js';
@@ -31,10 +31,14 @@ const policy = (name: string, spec: BuildQuotaPolicy['spec']): BuildQuotaPolicy 
 });
 const toolNs = { name: `tool-${tool}`, labels: { tenancy: 'tool' } };
 
-async function applyFenceParams(policies: BuildQuotaPolicy[]): Promise<void> {
+/** Applies the tool's build namespace as the operator renders it from these policies. */
+async function applyBuildNamespace(policies: BuildQuotaPolicy[]): Promise<void> {
   const effective = effectivePolicy(tool, toolNs, policies);
   if (!effective) throw new Error('no policy matched');
-  await writer.apply(renderFenceParams(namespace, effective));
+  const rendered = renderBuildNamespace(tool, effective, { ready: true });
+  if (!rendered.ok) throw new Error(rendered.error.message);
+  namespace = rendered.value[0]?.metadata.name ?? '';
+  for (const obj of rendered.value) await writer.apply(obj);
 }
 
 beforeAll(async () => {
@@ -45,13 +49,7 @@ beforeAll(async () => {
   await eventually(() => admin.request('GET', collectionPath(PIPELINE_RUNS)), { timeoutMs: 30_000 });
   await eventually(() => admin.request('GET', '/apis/tekton.dev/v1beta1/pipelineruns'), { timeoutMs: 30_000 });
   await applyFiles(admin, [join(repoRoot(), 'manifests/tool-clusterrole.yaml')]);
-  const effective = effectivePolicy(tool, toolNs, [policy('default', { replicate })]);
-  if (!effective) throw new Error('no policy matched');
-  const rendered = renderBuildNamespace(tool, effective, { ready: true });
-  if (!rendered.ok) throw new Error(rendered.error.message);
-  namespace = rendered.value[0]?.metadata.name ?? '';
-  for (const obj of rendered.value) await writer.apply(obj);
-  await applyFenceParams([policy('default', { replicate })]);
+  await applyBuildNamespace([policy('default', { replicate })]);
   for (const obj of renderFencePolicy()) await writer.apply(obj);
   asTool = clientFor(configFor({ user: tool, groups: ['toolforge'] }));
   // The policy takes effect once the API server has loaded it.
@@ -153,15 +151,39 @@ describe('the build fence, acting as the tool', () => {
     expect(cancelled.spec.status).toBe('Cancelled');
   });
 
+  // The API server stops its informer for a built-in paramKind for good once no binding names
+  // it (kubernetes/kubernetes#130887): with the parameters in a ConfigMap, this refused every
+  // run or judged by the old pattern until the API server restarted.
+  it('judges by the namespace\'s current parameters after its binding was deleted and put back', async () => {
+    const [, fenceBinding] = renderFencePolicy();
+    if (!fenceBinding) throw new Error('no binding rendered');
+    await writer.delete(await writer.typeOf(fenceBinding), fenceBinding);
+    // Unbound, the API server admits what the fence refuses: it has dropped the binding.
+    await eventually(async () => { expect((await create(run({ pipelineSpec: { tasks: [] } }))).metadata.name).toBeTruthy(); },
+      { timeoutMs: 30_000, intervalMs: 300 });
+    await writer.apply(fenceBinding);
+    await eventually(async () => { expect(await refusal(run({ pipelineSpec: { tasks: [] } }))).toContain('spec.pipelineSpec'); },
+      { timeoutMs: 30_000, intervalMs: 300 });
+    const moved = { name: 'APP_IMAGE', value: `registry.example.org/${tool}/app:1` };
+    await applyBuildNamespace([
+      policy('override', { priority: 10, tools: [tool], builds: { fence: { params: [{ name: 'APP_IMAGE', pattern: '^registry\\.example\\.org/{tool}/', required: true }] } } }),
+      policy('default', { replicate }),
+    ]);
+    await eventually(async () => { expect((await create(withParams([moved, legitParams()[1]]))).metadata.name).toBeTruthy(); }, { timeoutMs: 30_000, intervalMs: 300 });
+    expect(await refusal(withParams([image(tool), legitParams()[1]]))).toContain('spec.params[APP_IMAGE]');
+    await applyBuildNamespace([policy('default', { replicate })]);
+    await eventually(async () => { expect((await create(run())).metadata.name).toBeTruthy(); }, { timeoutMs: 30_000, intervalMs: 300 });
+  });
+
   it('takes a per-tool override of a pattern from the parameters, with no new cluster object', async () => {
     const moved = { name: 'APP_IMAGE', value: `registry.example.org/${tool}/app:1` };
     expect(await refusal(withParams([moved, legitParams()[1]]))).toContain('spec.params[APP_IMAGE]');
-    await applyFenceParams([
+    await applyBuildNamespace([
       policy('override', { priority: 10, tools: [tool], builds: { fence: { params: [{ name: 'APP_IMAGE', pattern: '^registry\\.example\\.org/{tool}/', required: true }] } } }),
       policy('default', { replicate }),
     ]);
     await eventually(async () => { expect((await create(withParams([moved, legitParams()[1]]))).metadata.name).toBeTruthy(); }, { timeoutMs: 20_000, intervalMs: 300 });
     expect(await refusal(withParams([image(tool), legitParams()[1]]))).toContain('spec.params[APP_IMAGE]');
-    await applyFenceParams([policy('default', { replicate })]);
+    await applyBuildNamespace([policy('default', { replicate })]);
   });
 });

@@ -128,7 +128,6 @@ describe('render', () => {
       'Namespace /image-build-mytool',
       'ResourceQuota image-build-mytool/build-quota',
       'LimitRange image-build-mytool/build-limits',
-      'ConfigMap image-build-mytool/build-fence',
       'ServiceAccount image-build-mytool/buildpacks-service-account',
       'RoleBinding image-build-mytool/tool-builds',
     ]);
@@ -137,11 +136,10 @@ describe('render', () => {
       'pod-security.kubernetes.io/enforce': 'baseline',
     });
     expect(objects[1]).toMatchObject({ spec: { hard: { pods: '4', 'requests.cpu': '2', 'requests.memory': '4Gi' } } });
-    // The tool's build fence: its own project in the image pattern.
-    const fence = objects[3] as KubeObject & { data?: Record<string, string> };
-    expect(fence.data).toMatchObject({ tool: 'mytool', serviceAccountName: 'buildpacks-service-account' });
-    expect(fence.data?.['param.APP_IMAGE.pattern']).toContain('/tool-mytool/');
-    expect(objects[5]).toMatchObject({
+    // The tool's build fence, on its namespace: its own project in the image pattern.
+    expect(objects[0]!.metadata.annotations).toMatchObject({ 'fence.builds.toolforge.org/serviceAccountName': 'buildpacks-service-account' });
+    expect(objects[0]!.metadata.annotations?.['fence.builds.toolforge.org/pattern.APP_IMAGE']).toContain('/tool-mytool/');
+    expect(objects[4]).toMatchObject({
       roleRef: { kind: 'ClusterRole', name: 'build-namespace-tool' },
       subjects: [{ kind: 'User', name: 'mytool', apiGroup: 'rbac.authorization.k8s.io' }],
     });

@@ -108,7 +108,7 @@ describe('plan', () => {
     const mine = (c: PlannedChange) => [kept, raised, removed, added].includes(c.tool);
     expect(changes.filter((c) => !mine(c))).toEqual([]);
     expect(changes.map((c) => `${c.tool} ${c.kind} ${c.action}`).sort()).toEqual([
-      `${added} ConfigMap create`, `${added} Namespace create`, `${added} ResourceQuota create`, `${added} RoleBinding create`,
+      `${added} Namespace create`, `${added} ResourceQuota create`, `${added} RoleBinding create`,
       `${added} ServiceAccount create`,
       // The quota's pods key, and the namespace's record of the policies that shaped it.
       `${raised} Namespace update`, `${raised} ResourceQuota update`,

@@ -4,7 +4,7 @@
 // test/integration/build-fence.test.ts.
 import { compileAdmissionCel, type AdmissionActivation } from '../../src/api/cel.js';
 import { effectivePolicy } from '../../src/policy/effective.js';
-import { FENCE_PARAMS_NAME, FENCE_POLICY_NAME, renderFenceParams, renderFencePolicy } from '../../src/render/fence.js';
+import { FENCE_ANNOTATION_PREFIX, FENCE_POLICY_NAME, renderFenceAnnotations, renderFencePolicy } from '../../src/render/fence.js';
 import { bqp, toolNs } from './fixtures/policy.js';
 
 const replicate = [{ apiVersion: 'tekton.dev/v1', kind: 'Pipeline', namespace: 'image-build-admin', name: 'buildpacks' }];
@@ -14,23 +14,28 @@ const effective = (...specs: Parameters<typeof bqp>[1][]) => {
   return e;
 };
 
+/** A tool's fence annotations without their common prefix, for reading. */
+const fenceOf = (e: Parameters<typeof renderFenceAnnotations>[0]) => Object.fromEntries(
+  Object.entries(renderFenceAnnotations(e)).map(([k, v]) => [k.startsWith(FENCE_ANNOTATION_PREFIX) ? k.slice(FENCE_ANNOTATION_PREFIX.length) : `(foreign) ${k}`, v]),
+);
 type Spec = { expression: string; messageExpression?: string; name?: string };
 const [policy, binding] = renderFencePolicy();
 const spec = policy?.spec as { variables: Spec[]; validations: Spec[]; matchConditions: Spec[] };
 
-function judge(object: unknown, params: { data: Record<string, string> }, operation = 'CREATE', oldObject?: unknown, version = 'v1'): string[] {
+function judge(object: unknown, annotations: Record<string, string> | undefined, operation = 'CREATE', oldObject?: unknown, version = 'v1'): string[] {
   const base: AdmissionActivation = {
-    object, oldObject, params,
+    object, oldObject,
     request: { operation, resource: { group: 'tekton.dev', version, resource: 'pipelineruns' }, userInfo: { username: 'cdnjs' } },
-    namespaceObject: { metadata: { name: 'image-build-cdnjs', labels: { 'builds.toolforge.org/tool': 'cdnjs' } } },
+    namespaceObject: { metadata: { name: 'image-build-cdnjs', labels: { 'builds.toolforge.org/tool': 'cdnjs' }, ...(annotations ? { annotations } : {}) } },
   };
   const variables: Record<string, unknown> = {};
   for (const v of spec.variables) {
     const program = compileAdmissionCel(v.expression);
     if (!program.ok) throw new Error(program.error);
+    // The API server evaluates a variable when a rule reads it: one that fails is an error of
+    // each rule that reads it, not of the request.
     const value = program.value({ ...base, variables });
-    if (!value.ok) throw new Error(value.error);
-    variables[v.name ?? ''] = value.value;
+    if (value.ok) variables[v.name ?? ''] = value.value;
   }
   const refusals: string[] = [];
   for (const v of spec.validations) {
@@ -61,9 +66,10 @@ const legit = (extra: Record<string, unknown> = {}, labels: Record<string, strin
 });
 
 describe('renderFencePolicy', () => {
-  it('binds by paramRef in the request namespace, denying where the parameters are missing', () => {
-    expect(binding?.spec).toMatchObject({ policyName: FENCE_POLICY_NAME, paramRef: { name: FENCE_PARAMS_NAME, parameterNotFoundAction: 'Deny' }, validationActions: ['Deny'] });
-    expect(JSON.stringify(binding?.spec)).not.toContain('"namespace"');
+  it('binds the build namespaces with no paramKind: the parameters are the namespace\'s own annotations', () => {
+    expect(binding?.spec).toMatchObject({ policyName: FENCE_POLICY_NAME, validationActions: ['Deny'] });
+    expect(binding?.spec).not.toHaveProperty('paramRef');
+    expect(policy?.spec).not.toHaveProperty('paramKind');
   });
 
   it('compiles every expression in the admission variables', () => {
@@ -82,19 +88,19 @@ describe('renderFencePolicy', () => {
   });
 });
 
-describe('renderFenceParams', () => {
+describe('renderFenceAnnotations', () => {
   it('defaults to the strict Toolforge allowlist for the replicated Pipelines, {tool} substituted', () => {
-    const cm = renderFenceParams('image-build-cdnjs', effective({ replicate }));
-    expect(cm.data).toMatchObject({
-      pipelines: 'buildpacks', tool: 'cdnjs', serviceAccountName: 'buildpacks-service-account',
+    const fence = fenceOf(effective({ replicate }));
+    expect(fence).toMatchObject({
+      pipelines: 'buildpacks', serviceAccountName: 'buildpacks-service-account',
       params: 'APP_IMAGE,BUILDER_IMAGE,ENV_VARS,SOURCE_REFERENCE,SOURCE_URL', requiredParams: 'APP_IMAGE,SOURCE_URL',
-      labelPrefixes: 'user', minPipelineTimeout: '1m', maxPipelineTimeout: '1h', 'param.ENV_VARS.type': 'array',
+      labelPrefixes: 'user', minPipelineTimeout: '1m', maxPipelineTimeout: '1h', 'type.ENV_VARS': 'array',
     });
-    expect((cm.data as Record<string, string>)['param.APP_IMAGE.pattern']).toContain('/tool-cdnjs/');
+    expect(fence['pattern.APP_IMAGE']).toContain('/tool-cdnjs/');
   });
 
   it('allows no Pipeline when none is replicated', () => {
-    expect((renderFenceParams('image-build-cdnjs', effective({})).data as Record<string, string>).pipelines).toBe('');
+    expect(fenceOf(effective({})).pipelines).toBe('');
   });
 
   it('takes a per-tool override of one param, keeping the rest and the retention counts', () => {
@@ -103,18 +109,30 @@ describe('renderFenceParams', () => {
       { replicate, builds: { keepSuccessful: 7, fence: { params: [{ name: 'APP_IMAGE', pattern: '^x$' }, { name: 'SOURCE_URL', required: true }] } } },
     );
     expect(e.builds.keepSuccessful).toBe(7);
-    expect(renderFenceParams('image-build-cdnjs', e).data).toMatchObject({
-      params: 'APP_IMAGE,BUILDER_IMAGE,ENV_VARS,SOURCE_REFERENCE,SOURCE_URL', 'param.APP_IMAGE.pattern': '^registry.example.org/cdnjs/.+$', 'param.SOURCE_URL.pattern': '',
+    expect(fenceOf(e)).toMatchObject({
+      params: 'APP_IMAGE,BUILDER_IMAGE,ENV_VARS,SOURCE_REFERENCE,SOURCE_URL', 'pattern.APP_IMAGE': '^registry.example.org/cdnjs/.+$', 'pattern.SOURCE_URL': '',
     });
   });
 });
 
 describe('the fence evaluated offline', () => {
-  const params = renderFenceParams('image-build-cdnjs', effective({ replicate })) as unknown as { data: Record<string, string> };
+  const params = renderFenceAnnotations(effective({ replicate }));
 
   it('accepts the builds-api-shaped run, and one without the optional params', () => {
     expect(judge(legit(), params)).toEqual([]);
     expect(judge(legit({ params: legit().spec.params.slice(0, 2), timeouts: { pipeline: '30m' }, taskRunTemplate: { serviceAccountName: 'buildpacks-service-account' } }), params)).toEqual([]);
+  });
+
+  it('refuses every run in a namespace without its parameters, saying so first', () => {
+    for (const annotations of [undefined, { 'builds.toolforge.org/policies': 'default' }]) {
+      expect(judge(legit(), annotations)[0]).toContain('this namespace has no build fence parameters');
+    }
+  });
+
+  it('keeps every annotation key valid for the longest param name the policy allows', () => {
+    const longest = 'P'.repeat(55);
+    const keys = Object.keys(renderFenceAnnotations(effective({ replicate, builds: { fence: { params: [{ name: longest }] } } })));
+    expect(keys.filter((k) => !/^[a-z0-9.-]+\/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k))).toEqual([]);
   });
 
   it.each([

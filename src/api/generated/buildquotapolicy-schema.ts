@@ -212,8 +212,8 @@ export const BUILD_QUOTA_POLICY_SCHEMA: JSONSchemaProps = {
                   "message": "keys must be annotation keys: an optional DNS subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.'"
                 },
                 {
-                  "rule": "self.all(k, !k.startsWith('builds.toolforge.org/'))",
-                  "message": "annotations must not set keys the operator owns: builds.toolforge.org/*"
+                  "rule": "self.all(k, !k.startsWith('builds.toolforge.org/') && !k.startsWith('fence.builds.toolforge.org/'))",
+                  "message": "annotations must not set keys the operator owns: builds.toolforge.org/*, fence.builds.toolforge.org/* (set builds.fence)"
                 }
               ]
             }
@@ -1441,8 +1441,9 @@ export const BUILD_QUOTA_POLICY_SCHEMA: JSONSchemaProps = {
                     ],
                     "properties": {
                       "name": {
+                        "description": "The param's name; at most 55 characters, so that the namespace annotation fence.builds.toolforge.org/pattern.<name> that carries its pattern is a valid key.",
                         "type": "string",
-                        "maxLength": 63,
+                        "maxLength": 55,
                         "x-kubernetes-validations": [
                           {
                             "rule": "self.matches('^[A-Za-z_][A-Za-z0-9_-]*$')",

@@ -186,6 +186,9 @@ export interface BuildsSection {
      * The params a PipelineRun may pass; any other is refused. {tool} in a pattern stands for the tool's name.
      */
     params?: {
+      /**
+       * The param's name; at most 55 characters, so that the namespace annotation fence.builds.toolforge.org/pattern.<name> that carries its pattern is a valid key.
+       */
       name: string;
       /**
        * A plain string, or an array of strings (each matching the pattern).
