@@ -1,7 +1,7 @@
 // `make demo`: a local control plane, the operator as a process under its own ServiceAccount,
 // a few tool namespaces and the example policy; then what the operator built, what a tool
-// may and may not do, its quota refusing a pod, a hand edit undone, a removed tool's build
-// namespace deleted. Stops everything at the end, or with --keep (KEEP=1) stays up until Ctrl-C.
+// may and may not do, its quota refusing a pod, the build fence judging its PipelineRuns, a
+// hand edit undone, a removed tool's build namespace deleted. Stops everything at the end, or with --keep (KEEP=1) stays up until Ctrl-C.
 import { dirname, join } from 'node:path';
 import { startSupervisedControlPlane, type SupervisedControlPlane } from '../envtest/spawn.js';
 import { applyFiles, installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../envtest/install.js';
@@ -11,7 +11,7 @@ import { kubectlPath } from '../envtest/kubectl.js';
 import { runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess } from '../envtest/operator-process.js';
 import { ApiError, errorMessage, KubeClient, loadKubeConfig } from '../src/kube/client.js';
 import type { KubeObject } from '../src/api/meta.js';
-import { collectionPath, EVENTS, NAMESPACES, objectPath, RESOURCE_QUOTAS } from '../src/kube/resources.js';
+import { BUILD_QUOTA_POLICIES, collectionPath, EVENTS, NAMESPACES, objectPath, PIPELINE_RUNS, PIPELINES, RESOURCE_QUOTAS } from '../src/kube/resources.js';
 import { LABEL_READY, LABEL_TOOL, TOOL_NAMESPACE_PREFIX } from '../src/api/types.js';
 import { buildNamespaceName } from '../src/render/index.js';
 import { collectStatus, formatStatus } from '../src/cli/status.js';
@@ -26,6 +26,9 @@ const TOOLS = ['cdnjs', 'quarry', 'wikibugs', LONGEST];
 const SHOWN = 'cdnjs';
 const OTHER = 'quarry';
 const REMOVED = 'wikibugs';
+/** Where the admin keeps the Pipeline every tool may run, replicated into each build namespace. */
+const PIPELINES_NS = 'build-pipelines';
+const REGISTRY = 'tools-harbor.wmcloud.org';
 
 let plane: SupervisedControlPlane | undefined;
 let operator: OperatorProcess | undefined;
@@ -74,14 +77,24 @@ async function main(): Promise<void> {
   say('build-namespace-operator demo: a local control plane, the operator, four tools and a bad one.');
 
   let started = performance.now();
-  plane = await startSupervisedControlPlane();
+  // A quota made before the quota controller has found a new kind (it looks every 30 s) counts
+  // that kind only at its next full pass, 5 minutes by default: the demo's quotas count
+  // PipelineRuns, whose CRD it installs a moment before.
+  plane = await startSupervisedControlPlane({ controllerManagerArgs: ['--resource-quota-sync-period=10s'] });
   const info = plane.info;
   step(1, `Control plane (etcd, kube-apiserver, kube-controller-manager) up at ${info.server} in ${ms(started)}.`);
 
   const admin = new KubeClient(loadKubeConfig(info.adminKubeconfig));
   clients.push(admin);
   await installOperatorPrerequisites(admin);
-  step(2, 'Installed crds/, manifests/tool-clusterrole.yaml and manifests/rbac.yaml (no Tekton: this cluster runs no builds).');
+  await applyFiles(admin, [join(root, 'envtest/tekton-crds.yaml')]);
+  await eventually(() => admin.request('GET', collectionPath(PIPELINES)), { timeoutMs: 30_000 });
+  await admin.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: PIPELINES_NS } } });
+  await admin.request('POST', collectionPath(PIPELINES, PIPELINES_NS), {
+    body: { apiVersion: 'tekton.dev/v1', kind: 'Pipeline', metadata: { name: 'buildpacks' }, spec: { tasks: [] } },
+  });
+  step(2, 'Installed crds/, manifests/tool-clusterrole.yaml and manifests/rbac.yaml, Tekton\'s CRDs (no Tekton');
+  say(`   controller: this cluster runs no builds) and the admin Pipeline ${PIPELINES_NS}/buildpacks.`);
 
   step(3, 'Tool namespaces, as maintain_kubeusers makes them (labels name=tool-<tool>, tenancy=tool):');
   for (const tool of [...TOOLS, TOO_LONG]) {
@@ -93,8 +106,15 @@ async function main(): Promise<void> {
   }
 
   await applyFiles(admin, [join(root, 'manifests/example-policy.yaml')]);
+  await admin.request('POST', collectionPath(BUILD_QUOTA_POLICIES), {
+    body: {
+      apiVersion: 'builds.toolforge.org/v1alpha1', kind: 'BuildQuotaPolicy', metadata: { name: 'pipelines' },
+      spec: { priority: 10, toolSelector: { matchLabels: { tenancy: 'tool' } }, replicate: [{ apiVersion: 'tekton.dev/v1', kind: 'Pipeline', namespace: PIPELINES_NS, name: 'buildpacks' }] },
+    },
+  });
   step(4, 'Applied manifests/example-policy.yaml: BuildQuotaPolicy "default" for every tenancy=tool namespace');
-  say('   (pods 4, requests.cpu 2, requests.memory 4Gi, limits.memory 8Gi, 20 PipelineRuns; LimitRange defaults).');
+  say('   (pods 4, requests.cpu 2, requests.memory 4Gi, limits.memory 8Gi, 20 PipelineRuns; LimitRange defaults),');
+  say(`   and BuildQuotaPolicy "pipelines", which replicates ${PIPELINES_NS}/buildpacks: the one Pipeline the build fence lets tools run.`);
 
   const kubeconfig = await writeOperatorKubeconfig(info.dir, info);
   step(5, `Started the operator as ServiceAccount ${OPERATOR_NAMESPACE}/${OPERATOR_SERVICE_ACCOUNT}:`);
@@ -179,9 +199,20 @@ async function main(): Promise<void> {
   }));
   say(`   And for real, as ${SHOWN}: creating a pod: ${podRefusal ? `403 ${podRefusal}` : 'ADMITTED (unexpected)'}`);
 
+  step(9, `The build fence: PipelineRuns ${SHOWN} creates in ${shownNs}, judged by the API server itself:`);
+  const fenceRefusal = await buildFenceDemo(tool, shownNs);
+  say(`   ${SHOWN}'s build, as builds-api creates it (the buildpacks Pipeline, its own image): admitted`);
+  for (const [what, spec] of [
+    ['an inline pipelineSpec with its own steps', { pipelineSpec: { tasks: [{ name: 'x', taskSpec: { steps: [{ name: 'x', image: 'debian', script: 'cat ~/.docker/config.json' }] } }] } }],
+    ['a podTemplate with runAsUser: 0', { taskRunTemplate: { podTemplate: { securityContext: { runAsUser: 0 } } } }],
+    [`APP_IMAGE in ${OTHER}'s project`, { params: buildParams(OTHER) }],
+  ] as const) {
+    say(`   ${what}: refused:\n     ${await fenceRefusal(spec)}`);
+  }
+
   echo = true;
   echoWrites = true;
-  step(9, `Drift: an admin edits ${shownNs}'s quota by hand to pods: "100".`);
+  step(10, `Drift: an admin edits ${shownNs}'s quota by hand to pods: "100".`);
   const quotaPath = objectPath(RESOURCE_QUOTAS, 'build-quota', shownNs);
   started = performance.now();
   await admin.request('PATCH', quotaPath, { body: { spec: { hard: { pods: '100' } } }, contentType: 'application/merge-patch+json' });
@@ -194,7 +225,7 @@ async function main(): Promise<void> {
   say(`   The operator put pods: "4" back ${restoredIn} after the edit (from the watch event, not a timer).`);
   echoWrites = false;
 
-  step(10, `Tool ${REMOVED} is removed: its namespace ${TOOL_NAMESPACE_PREFIX}${REMOVED} is deleted.`);
+  step(11, `Tool ${REMOVED} is removed: its namespace ${TOOL_NAMESPACE_PREFIX}${REMOVED} is deleted.`);
   started = performance.now();
   await admin.request('DELETE', objectPath(NAMESPACES, `${TOOL_NAMESPACE_PREFIX}${REMOVED}`));
   await eventually(async () => {
@@ -234,6 +265,43 @@ The operator's log (and each object it writes) follows.`);
   clearInterval(rotation);
   say('');
   await stopAll();
+}
+
+type Run = KubeObject & { spec: Record<string, unknown> };
+/** A build's params as builds-api gives them, with the image in `owner`'s project. */
+const buildParams = (owner: string) => [
+  { name: 'APP_IMAGE', value: `${REGISTRY}/tool-${owner}/tool-${owner}:latest` },
+  { name: 'SOURCE_URL', value: 'https://gitlab.wikimedia.org/toolforge-repos/example' },
+];
+
+/**
+ * Creates the tool's legitimate build once the API server has loaded the fence (a moment after
+ * the operator applies it), and returns how to get the fence's reason for refusing another spec.
+ */
+async function buildFenceDemo(tool: KubeClient, namespace: string): Promise<(spec: Record<string, unknown>) => Promise<string>> {
+  let n = 0;
+  const create = (spec: Record<string, unknown>) => tool.request<Run>('POST', collectionPath(PIPELINE_RUNS, namespace), {
+    body: {
+      apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name: `build-${++n}`, labels: { user: SHOWN } },
+      spec: { pipelineRef: { name: 'buildpacks' }, params: buildParams(SHOWN), ...spec },
+    },
+  });
+  const reason = async (spec: Record<string, unknown>): Promise<string> => {
+    // Forbidden (403) or, for a param that does not match its pattern, Invalid (422).
+    const refusal = await create(spec).then(() => undefined, (err: unknown) => {
+      if (err instanceof ApiError) return err.message;
+      throw err;
+    });
+    if (!refusal) throw new Error(`admitted: ${JSON.stringify(spec)}`);
+    return refusal.replace(/^.* denied request: /, '');
+  };
+  await eventually(async () => {
+    if (!(await reason({ pipelineSpec: { tasks: [] } })).includes('spec.pipelineSpec')) throw new Error('the fence is not loaded yet');
+  }, { timeoutMs: 30_000, intervalMs: 200 });
+  // Until the quota controller has counted PipelineRuns (it finds a new kind within about 30 s),
+  // the quota refuses them: "status unknown for quota".
+  await eventually(() => create({}), { timeoutMs: 90_000, intervalMs: 500 });
+  return reason;
 }
 
 let interrupted = false;

@@ -25,6 +25,8 @@ export interface ControlPlaneOptions {
   controllers?: string[];
   /** Extra kube-apiserver flags, e.g. to raise request limits for benchmarks. */
   apiserverArgs?: string[];
+  /** Extra kube-controller-manager flags. */
+  controllerManagerArgs?: string[];
   /** Seconds to wait for the control plane to be ready. */
   readyTimeoutSeconds?: number;
 }
@@ -179,6 +181,7 @@ export class ControlPlane {
       `--root-ca-file=${this.pki.caCert}`,
       '--concurrent-namespace-syncs=10',
       '--profiling=false',
+      ...(options.controllerManagerArgs ?? []),
     ]);
     // The serviceaccount controller making `default` in `default` shows the controller
     // manager is up; quota admission needs it before any quota can be used.

@@ -22,6 +22,7 @@ export const EVENTS = known('v1', 'Event', 'events');
 export const ROLE_BINDINGS = known('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings');
 export const NETWORK_POLICIES = known('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies');
 export const LEASES = known('coordination.k8s.io/v1', 'Lease', 'leases');
+export const PIPELINES = known('tekton.dev/v1', 'Pipeline', 'pipelines');
 export const PIPELINE_RUNS = known('tekton.dev/v1', 'PipelineRun', 'pipelineruns');
 export const VALIDATING_ADMISSION_POLICIES = known('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false);
 export const VALIDATING_ADMISSION_POLICY_BINDINGS =

@@ -24,7 +24,7 @@ const pipelineRun = (name: string, apiVersion: string, status?: string) => ({
 });
 
 beforeAll(async () => {
-  await applyFiles(admin, [join(repoRoot(), 'test/fixtures/tekton-crds.yaml')]);
+  await applyFiles(admin, [join(repoRoot(), 'envtest/tekton-crds.yaml')]);
   await eventually(() => admin.request('GET', collectionPath(PIPELINE_RUNS)), { timeoutMs: 20_000 });
   await admin.request('POST', '/api/v1/namespaces', { body: { metadata: { name: buildNs, labels: { 'app.kubernetes.io/managed-by': 'build-namespace-operator' } } } });
   await admin.request('POST', '/api/v1/namespaces', { body: { metadata: { name: otherNs } } });

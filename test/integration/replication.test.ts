@@ -47,7 +47,7 @@ const copyOf = (tool: string) => admin.request<Secret>('GET', objectPath(SECRETS
 
 beforeAll(async () => {
   await installOperatorPrerequisites(admin);
-  await applyFiles(admin, [join(repoRoot(), 'test/fixtures/tekton-crds.yaml')]);
+  await applyFiles(admin, [join(repoRoot(), 'envtest/tekton-crds.yaml')]);
   await admin.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: adminNs } } });
   await putSecret('first');
   await eventually(() => admin.request('POST', collectionPath(PIPELINES, adminNs), { body: {

@@ -105,7 +105,7 @@ function recordingLogger(): { log: Logger; lines: { level: string; message: stri
 
 beforeAll(async () => {
   await installOperatorPrerequisites(admin);
-  await applyFiles(admin, [join(repoRoot(), 'test/fixtures/tekton-crds.yaml')]);
+  await applyFiles(admin, [join(repoRoot(), 'envtest/tekton-crds.yaml')]);
   await eventually(() => admin.request('GET', collectionPath(PIPELINE_RUNS)), { timeoutMs: 20_000 });
   for (const t of [tool, ttlTool]) await createNamespace(`tool-${t}`, { name: `tool-${t}`, tenancy: 'tool', suite });
   await createNamespace(strangerNs);
