@@ -97,6 +97,20 @@ function renderResourceQuota(namespace: string, effective: EffectivePolicy): Des
   };
 }
 
+/**
+ * The scoped quotas, build-quota-<name>: each counts only the pods its scopeSelector selects,
+ * so that, for one, no build pod runs at a system priority (pods 0 for those PriorityClasses):
+ * a priority is what a pod's own fields cannot be fenced into showing honestly.
+ */
+function renderScopedQuotas(namespace: string, effective: EffectivePolicy): DesiredObject[] {
+  return (effective.resourceQuota.scoped ?? []).map((q) => ({
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: metadata(`${BUILD_QUOTA_NAME}-${q.name}`, namespace, effective.tool),
+    spec: { hard: sorted(q.hard), scopeSelector: { matchExpressions: q.scopeSelector.matchExpressions.map((e) => ({ ...e })) } },
+  }));
+}
+
 // The API server's SetDefaults_LimitRangeItem, so that desired equals stored: for Container
 // limits, default falls back to max, and defaultRequest to default, then to min.
 function defaultedLimit(item: EffectiveLimitRangeItem): EffectiveLimitRangeItem {
@@ -237,7 +251,7 @@ function renderNetworkPolicy(namespace: string, effective: EffectivePolicy): Des
 
 /**
  * The desired objects of a tool's build namespace, in apply order: the Namespace first, then the
- * fences (ResourceQuota, LimitRange, NetworkPolicy), then the ServiceAccount, and the RoleBinding
+ * fences (ResourceQuotas, LimitRange, NetworkPolicy), then the ServiceAccount, and the RoleBinding
  * that lets the tool in last, so the tool never holds access to a namespace without its quota.
  * A tool name or namespace name that breaks the rules is an error value.
  */
@@ -273,6 +287,7 @@ export function renderBuildNamespace(
   const objects = [
     renderNamespace(namespace, effective, opts),
     renderResourceQuota(namespace, effective),
+    ...renderScopedQuotas(namespace, effective),
     renderLimitRange(namespace, effective),
     renderNetworkPolicy(namespace, effective),
     renderServiceAccount(namespace, effective),

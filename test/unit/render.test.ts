@@ -88,6 +88,20 @@ describe('renderBuildNamespace', () => {
     expect(kinds).toEqual(['Namespace', 'ResourceQuota', 'LimitRange', 'NetworkPolicy', 'ServiceAccount', 'RoleBinding']);
   });
 
+  it('renders each scoped quota as build-quota-<name>, after build-quota', () => {
+    const systemPriorities = { scopeName: 'PriorityClass' as const, operator: 'In' as const, values: ['system-node-critical', 'system-cluster-critical'] };
+    const objects = render('my-tool', { resourceQuota: { hard: { pods: 4 }, scoped: [{ name: 'system-priorities', hard: { pods: 0 }, scopeSelector: { matchExpressions: [systemPriorities] } }] } });
+    expect(objects.filter((o) => o.kind === 'ResourceQuota')).toEqual([
+      expect.objectContaining({ metadata: expect.objectContaining({ name: 'build-quota' }) }),
+      {
+        apiVersion: 'v1', kind: 'ResourceQuota',
+        metadata: { name: 'build-quota-system-priorities', namespace: 'image-build-my-tool', labels: owner },
+        spec: { hard: { pods: '0' }, scopeSelector: { matchExpressions: [systemPriorities] } },
+      },
+    ]);
+    expect(render('my-tool', { resourceQuota: { hard: { pods: 4 } } }).filter((o) => o.kind === 'ResourceQuota')).toHaveLength(1);
+  });
+
   it('gives every object our labels and every namespaced one the build namespace', () => {
     for (const o of render('my-tool', { limitRange: { limits: [{ type: 'Pod', max: { cpu: '1' } }] }, networkPolicy: {} })) {
       expect(o.metadata.labels).toMatchObject(owner);
