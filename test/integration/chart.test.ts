@@ -142,9 +142,16 @@ describe('the Helm chart', () => {
     expect((policies[0] as KubeObject & { spec: unknown }).spec).toEqual(example.spec);
   });
 
-  it('refuses the build fence and queue values until the operator has those features', async () => {
-    const fence = await template(['--set', 'buildFence.exemptIdentities[0]=system:serviceaccount:builds-api:builds-api']);
-    expect({ code: fence.code, stderr: fence.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('buildFence.exemptIdentities: this version of the operator has no build fence yet') as string });
+  it('passes the build fence\'s exempt users and the request timeout as flags of run, and none by default', async () => {
+    const argsOf = (objects: KubeObject[]) => (objects.find((o) => o.kind === 'Deployment') as unknown as
+      { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
+    expect(argsOf((await template()).objects).filter((a) => /^--(fence-exempt-users|request-timeout)=/.test(a))).toEqual([]);
+    const users = ['system:serviceaccount:tekton-pipelines:tekton-pipelines-controller', 'system:serviceaccount:build-namespace-operator:build-namespace-operator'];
+    const set = await template(['--set', `buildFence.exemptUsers={${users.join(',')}}`, '--set', 'operator.requestTimeout=10s']);
+    expect(argsOf(set.objects)).toEqual(expect.arrayContaining([`--fence-exempt-users=${users.join(',')}`, '--request-timeout=10s']));
+  });
+
+  it('refuses the build queue value until the operator has that feature', async () => {
     const queue = await template(['--set', 'buildQueue.maxRunningBuilds=4']);
     expect({ code: queue.code, stderr: queue.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('buildQueue.maxRunningBuilds: this version') as string });
   });

@@ -128,7 +128,7 @@ describe('plan', () => {
       `ResourceQuota image-build-${raised}/build-quota (tool ${raised}):`,
       expect.stringMatching(/^ {2}spec\.hard\[pods\]\s+"5"\s+"2"$/),
     ]));
-    expect(table.stdout).toContain('8 change(s) for 3 tool(s): 5 to create, 2 to update, 1 to delete');
+    expect(table.stdout).toContain('7 change(s) for 3 tool(s): 4 to create, 2 to update, 1 to delete');
 
     const log = await runUntilConverged(async () => {
       expect((await buildNamespace(added))?.metadata.labels?.['builds.toolforge.org/ready']).toBe('true');
