@@ -23,6 +23,10 @@ export interface RunConfig {
   leaderElectionName: string;
   /** Users the build fence lets write PipelineRuns unchecked. */
   fenceExemptUsers: readonly string[];
+  /** The build pod fence's images, root images and env names; no images = no pod fence. */
+  podFenceImages: readonly string[];
+  podFenceRootImages: readonly string[];
+  podFenceEnv: readonly string[];
   /** Lease timings; client-go's 15 s / 10 s / 2 s when unset. */
   leaseDurationSeconds?: number;
   renewDeadlineSeconds?: number;
@@ -44,6 +48,9 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   leaderElectionNamespace: 'build-namespace-operator',
   leaderElectionName: 'build-namespace-operator',
   fenceExemptUsers: DEFAULT_OPTIONS.fenceExemptUsers,
+  podFenceImages: [],
+  podFenceRootImages: [],
+  podFenceEnv: [],
   shutdownTimeoutSeconds: 20,
   requestTimeoutSeconds: 30,
 };
@@ -66,6 +73,9 @@ export async function runOperator(config: RunConfig): Promise<number> {
     workers: config.workers,
     relistIntervalMs: config.relistIntervalSeconds * 1000,
     fenceExemptUsers: config.fenceExemptUsers,
+    ...(config.podFenceImages.length > 0 ? {
+      podFence: { images: [...config.podFenceImages], rootImages: [...config.podFenceRootImages], envNames: [...config.podFenceEnv] },
+    } : {}),
     // The guard's state lives beside the Lease, in the operator's own namespace.
     deletionGuard: {
       ...DEFAULT_OPTIONS.deletionGuard, maxShare: config.deletionGuardShare, maxCount: config.deletionGuardCount,

@@ -30,6 +30,10 @@ export interface RunFlag {
 const seconds = (field: 'relistIntervalSeconds' | 'shutdownTimeoutSeconds' | 'requestTimeoutSeconds') =>
   (c: RunConfig, t: string, what: string) => { c[field] = parseDuration(t, what); };
 
+/** A comma-separated list, blanks dropped; "" is the empty list. */
+const list = (field: 'podFenceImages' | 'podFenceRootImages' | 'podFenceEnv') =>
+  (c: RunConfig, t: string) => { c[field] = t.split(',').map((v) => v.trim()).filter(Boolean); };
+
 /** Lease timings go into the Lease in whole seconds (leaseDurationSeconds is an int32). */
 const leaseSeconds = (field: 'leaseDurationSeconds' | 'renewDeadlineSeconds' | 'retryPeriodSeconds') =>
   (c: RunConfig, t: string, what: string) => {
@@ -87,6 +91,13 @@ export const RUN_FLAGS: RunFlag[] = [
       if (users.length === 0) throw new UsageError(`${w}: name at least one user (Tekton's controller must update its runs)`);
       c.fenceExemptUsers = users;
     } },
+  { flag: 'pod-fence-images', env: 'BNO_POD_FENCE_IMAGES', value: 'IMAGE,...', type: 'string', default: '',
+    help: 'turns on the build pod fence: the only images build pods may run (the Tasks\' and builders\', Tekton\'s own); an entry ending in / allows every image under it',
+    set: list('podFenceImages') },
+  { flag: 'pod-fence-root-images', env: 'BNO_POD_FENCE_ROOT_IMAGES', value: 'IMAGE,...', type: 'string', default: '',
+    help: 'of those, the images that may run as uid 0 (same form)', set: list('podFenceRootImages') },
+  { flag: 'pod-fence-env', env: 'BNO_POD_FENCE_ENV', value: 'NAME,...', type: 'string', default: '',
+    help: 'the env names a build pod\'s containers may set: those the Tasks declare', set: list('podFenceEnv') },
   { flag: 'shutdown-timeout', env: 'BNO_SHUTDOWN_TIMEOUT', value: 'DURATION', type: 'string',
     default: formatDuration(DEFAULT_RUN_CONFIG.shutdownTimeoutSeconds),
     help: 'on SIGTERM, how long in-flight reconciles may take before the Lease is released', set: seconds('shutdownTimeoutSeconds') },
@@ -142,6 +153,9 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv, 
   }
   if (lease.renewDeadlineSeconds <= 1.2 * lease.retryPeriodSeconds) {
     throw new UsageError(`the renew deadline (${formatDuration(lease.renewDeadlineSeconds)}) must be longer than 1.2 × the retry period (${formatDuration(lease.retryPeriodSeconds)})`);
+  }
+  if (config.podFenceImages.length === 0 && (config.podFenceRootImages.length > 0 || config.podFenceEnv.length > 0)) {
+    throw new UsageError('--pod-fence-root-images and --pod-fence-env need --pod-fence-images: without it there is no build pod fence');
   }
   return config;
 }

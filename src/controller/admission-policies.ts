@@ -59,6 +59,11 @@ export class AdmissionPolicyController implements Runnable {
     return this.deps.renderers.flatMap((render) => render());
   }
 
+  /** Asks for a pass: what a renderer reads (the policies) has changed. */
+  enqueue(): void {
+    this.queue.add(KEY);
+  }
+
   async start(): Promise<void> {
     if (this.workers) return;
     this.queue.add(KEY);

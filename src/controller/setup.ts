@@ -13,6 +13,7 @@ import { ConfigMapGuardStore, DELETION_GUARD_CONFIG_MAP, OPERATOR_NAMESPACE } fr
 import { errorMessage } from '../kube/client.js';
 import { reportForbidden } from './forbidden.js';
 import { AdmissionPolicyController } from './admission-policies.js';
+import { renderBuildPodFence, type BuildPodFenceSettings } from '../render/build-pod-fence.js';
 import { DEFAULT_FENCE_EXEMPT_USERS, renderFencePolicy } from '../render/fence.js';
 import { PolicyStatusController, ToolStatusTracker } from './policy-status.js';
 import { buildsForNamespace, RetentionController } from './retention.js';
@@ -34,6 +35,11 @@ export interface OperatorOptions {
    * cluster that does not serve ValidatingAdmissionPolicy, or to test another layer alone.
    */
   buildFence: boolean;
+  /**
+   * The build pod fence (layer 2): what build pods may run. Unset, the operator keeps no pod
+   * fence, since only the admin knows Tekton's and the builders' images.
+   */
+  podFence?: BuildPodFenceSettings;
 }
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -81,11 +87,14 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
   }, new ConfigMapGuardStore(client, namespace, configMap));
   let retentionMessage: string | undefined;
   // Retention is told of namespaces and policies by the build-namespace controller's events.
-  const later: { retention?: RetentionController } = {};
+  const later: { retention?: RetentionController; admission?: AdmissionPolicyController } = {};
   const buildNamespaces = new BuildNamespaceController({
     cache, types, writer, events, guard, status: tracker, metrics, log, workers: options.workers,
     onBuildNamespaceChanged: (namespace) => later.retention?.enqueue(namespace),
-    onPolicyChanged: () => later.retention?.enqueueAll(),
+    onPolicyChanged: () => {
+      later.retention?.enqueueAll();
+      later.admission?.enqueue();
+    },
   });
   const retention = new RetentionController(client, cache, log.child({ controller: 'retention' }), metrics, buildsForNamespace(buildNamespaces.caches), {
     writer: overrides.writer,
@@ -101,10 +110,18 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
     firstPassDone: () => buildNamespaces.firstPassDone,
     retentionMessage: () => retentionMessage,
   });
+  const { podFence } = options;
   const admission = new AdmissionPolicyController({
     cache, writer, metrics, log: log.child({ controller: 'admission-policies' }),
-    renderers: options.buildFence ? [() => renderFencePolicy(options.fenceExemptUsers)] : [],
+    renderers: [
+      ...(options.buildFence ? [() => renderFencePolicy(options.fenceExemptUsers)] : []),
+      // Tekton mounts the build ServiceAccount's credential Secrets: those every policy names.
+      ...(podFence ? [() => renderBuildPodFence({
+        ...podFence, secretNames: buildNamespaces.caches.policies.list().flatMap((p) => p.spec.serviceAccount?.secrets ?? []),
+      })] : []),
+    ],
   });
+  later.admission = admission;
   manager.add(buildNamespaces);
   manager.add(status);
   manager.add(retention);

@@ -3,40 +3,50 @@
 // Tekton makes of an admin Task: admin and Tekton images, the build ServiceAccount, no
 // uid 0 outside the images that need it, none of the pod fields a PipelineRun's
 // podTemplate could set, only the volumes and env Tekton and the Task declare. It holds
-// whatever reached Tekton: a gap in the PipelineRun fence or a future Tekton field.
+// whatever reached Tekton: a gap in the PipelineRun fence or a future Tekton field. The
+// build ServiceAccount is each namespace's own, read from the fence's parameters on it.
 import type { DesiredObject } from '../api/meta.js';
 import { LABEL_MANAGED_BY, MANAGER } from '../api/types.js';
+import { FENCE_ANNOTATION_PREFIX } from './fence.js';
 
 export const BUILD_POD_FENCE_NAME = 'build-namespace-operator-build-pod-fence';
 const ADMISSION_API_VERSION = 'admissionregistration.k8s.io/v1';
 const LAYER = 'build pod fence';
 
-export interface BuildPodFenceInput {
-  /** The images of the replicated Tasks' steps and sidecars. */
-  stepImages: string[];
-  /** Tekton's own images: the controller's -entrypoint-image, -nop-image, -shell-image, ... flags. */
-  tektonImages: string[];
+/** What the admin says of the build pods (the operator's --pod-fence-* flags). */
+export interface BuildPodFenceSettings {
   /**
-   * The images that may run as uid 0 (decided per image: a Task's step that needs root
-   * names its image here). Every other container, and the pod, must not ask for uid 0.
+   * The images a build pod may run: the admin Tasks' steps and sidecars, the builder images
+   * their params may name, and Tekton's own (the controller's -entrypoint-image, -nop-image,
+   * -shell-image, ... flags). An entry ending in '/' allows every image under it; any other
+   * entry, that image exactly.
+   */
+  images: string[];
+  /**
+   * Of those, the images that may run as uid 0, in the same form (decided per image: a Task's
+   * step that needs root names its image here). Every other container, and the pod, must not
+   * ask for uid 0.
    */
   rootImages?: string[];
-  /** The build ServiceAccount (buildpacks-service-account). */
-  serviceAccount: string;
   /** The env names the Tasks' steps declare; Tekton adds none of its own to a step (v1.9). */
   envNames: string[];
-  /** Tekton's own env names, should a release add some (empty for v1.9: its pods showed none). */
-  tektonEnvNames?: string[];
-  /** Secret volumes Tekton may mount: the build ServiceAccount's credential Secrets (creds-init). */
-  secretNames?: string[];
   /** Volume types the Tasks declare beyond Tekton's own (emptyDir, downwardAPI, the projected ServiceAccount token). */
   taskVolumeTypes?: string[];
+}
+
+export interface BuildPodFenceInput extends BuildPodFenceSettings {
+  /** Secret volumes Tekton may mount: the build ServiceAccounts' credential Secrets (creds-init), of every policy. */
+  secretNames?: string[];
 }
 
 /** A CEL list literal of strings, sorted and deduplicated so the rendering is stable. */
 function celList(values: string[]): string {
   return `[${[...new Set(values)].sort().map((v) => JSON.stringify(v)).join(', ')}]`;
 }
+
+/** Whether the image of container c is one of `allowed`'s: under an entry ending in '/', or equal to another. */
+const imageIn = (allowed: string): string => `${allowed}.exists(p, p.endsWith("/") ? c.image.startsWith(p) : c.image == p)`;
+const SERVICE_ACCOUNT = `namespaceObject.metadata.annotations[${JSON.stringify(`${FENCE_ANNOTATION_PREFIX}serviceAccountName`)}]`;
 
 const CONTAINERS = '(object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : []))';
 
@@ -65,9 +75,9 @@ export interface PodFenceValidation {
 
 /** The rules, each naming its field and the layer, as `kubectl` shows them in a refusal. */
 export function buildPodFenceValidations(input: BuildPodFenceInput): PodFenceValidation[] {
-  const images = celList([...input.stepImages, ...input.tektonImages]);
+  const images = celList(input.images);
   const rootImages = celList(input.rootImages ?? []);
-  const envNames = celList([...input.envNames, ...(input.tektonEnvNames ?? [])]);
+  const envNames = celList(input.envNames);
   const secrets = celList(input.secretNames ?? []);
   const volumeTypes = new Set(['emptyDir', 'downwardAPI', 'projected', ...(input.secretNames?.length ? ['secret'] : []), ...(input.taskVolumeTypes ?? [])]);
   // The API server types a pod's fields, so CEL cannot list the fields a volume sets: every
@@ -77,13 +87,13 @@ export function buildPodFenceValidations(input: BuildPodFenceInput): PodFenceVal
     expression, message: `${LAYER}: ${field}: ${what}`,
   });
   return [
-    rule(`${CONTAINERS}.all(c, c.image in ${images})`,
+    rule(`${CONTAINERS}.all(c, ${imageIn(images)})`,
       'spec.containers[].image', 'only the admin Tasks\' images and Tekton\'s own may run in a build pod'),
-    rule(`has(object.spec.serviceAccountName) && object.spec.serviceAccountName == ${JSON.stringify(input.serviceAccount)}`,
-      'spec.serviceAccountName', `a build pod runs as ServiceAccount ${input.serviceAccount} and no other`),
+    rule(`has(object.spec.serviceAccountName) && has(namespaceObject.metadata.annotations) && object.spec.serviceAccountName == ${SERVICE_ACCOUNT}`,
+      'spec.serviceAccountName', 'a build pod runs as the build namespace\'s build ServiceAccount and no other'),
     rule('!has(object.spec.securityContext) || !has(object.spec.securityContext.runAsUser) || object.spec.securityContext.runAsUser != 0',
       'spec.securityContext.runAsUser', 'a build pod may not run as uid 0'),
-    rule(`${CONTAINERS}.all(c, c.image in ${rootImages} || !has(c.securityContext) || !has(c.securityContext.runAsUser) || c.securityContext.runAsUser != 0)`,
+    rule(`${CONTAINERS}.all(c, ${imageIn(rootImages)} || !has(c.securityContext) || !has(c.securityContext.runAsUser) || c.securityContext.runAsUser != 0)`,
       'spec.containers[].securityContext.runAsUser', 'only an image the admin allows root may run as uid 0'),
     rule('!has(object.spec.hostAliases) || size(object.spec.hostAliases) == 0', 'spec.hostAliases', 'not allowed in a build pod'),
     rule('!has(object.spec.dnsConfig)', 'spec.dnsConfig', 'not allowed in a build pod'),

@@ -1,6 +1,6 @@
 // Both layers of the build fence together, against the real Tekton (controller, admission
-// webhook, resolvers): the operator keeps layer 1 (the PipelineRun policy) and the pod layer
-// is applied beside it, with Tekton's config-defaults from manifests/tekton. The tool's build
+// webhook, resolvers): the operator keeps layer 1 (the PipelineRun policy) and layer 2 (the
+// pod policy, from its pod fence settings), with Tekton's config-defaults from manifests/tekton. The tool's build
 // exactly as builds-api creates it (no ServiceAccount named: Tekton's webhook fills in the
 // default) is accepted and Tekton starts its pod; each attack is refused, and the test says
 // which layer refused it.
@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { eventually } from '../../envtest/cluster.js';
 import { repoRoot } from '../../envtest/controlplane.js';
 import { applyFiles } from '../../envtest/install.js';
-import { BUILDER_IMAGE, BUILD_SERVICE_ACCOUNT, BUILD_STEP_ENV, TEKTON_IMAGES } from '../../envtest/tekton.js';
+import { BUILD_SERVICE_ACCOUNT } from '../../envtest/tekton.js';
 import { ApiError } from '../../src/kube/client.js';
-import { renderBuildPodFence } from '../../src/render/build-pod-fence.js';
 import { FENCE_POLICY_NAME } from '../../src/render/fence.js';
-import { builderRun, describeWithTekton, startTektonFixture, type TektonFixture } from './tekton-fixture.js';
+import { builderRun, describeWithTekton, POD_FENCE, startTektonFixture, type TektonFixture } from './tekton-fixture.js';
 
 interface Run { metadata: { name: string }; spec: Record<string, unknown> }
 interface Pod { spec: { nodeName?: string; serviceAccountName?: string } }
@@ -33,12 +32,8 @@ describeWithTekton('build fence layer tests')('both layers of the build fence wi
   const refusal = (body: Record<string, unknown>) => createAsTool(body).then(() => 'accepted', (e: unknown) => (e instanceof ApiError ? e.message : String(e)));
 
   beforeAll(async () => {
-    fx = await startTektonFixture();
+    fx = await startTektonFixture({ podFence: POD_FENCE });
     await applyFiles(fx.cluster.admin, [join(repoRoot(), 'manifests/tekton/config-defaults.yaml')]);
-    for (const obj of renderBuildPodFence({
-      stepImages: [BUILDER_IMAGE], tektonImages: Object.values(TEKTON_IMAGES),
-      serviceAccount: BUILD_SERVICE_ACCOUNT, envNames: BUILD_STEP_ENV,
-    })) await fx.cluster.writer.apply(obj);
     // Layer 1 holds once the API server has loaded the operator's policy.
     await eventually(async () => expect(await refusal(builderRun(fx.tool, { pipelineSpec: { tasks: [] } }))).toContain(LAYER_1),
       { timeoutMs: 30_000, intervalMs: 250 });

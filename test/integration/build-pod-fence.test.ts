@@ -1,12 +1,13 @@
-// The build pod fence alone (no PipelineRun fence), against the real Tekton: the tool's
+// The build pod fence alone (no PipelineRun fence), as the operator keeps it from its
+// settings, against the real Tekton: the tool's
 // legitimate build gets its pod admitted and scheduled; each attack that Tekton turns into
 // a pod field is accepted by Tekton and then refused at the pod by this layer, which the
 // TaskRun's failure carries as the API server's message.
 import type { RunObject } from '../../envtest/build-cluster.js';
 import { eventually } from '../../envtest/cluster.js';
-import { BUILDER_IMAGE, BUILD_SERVICE_ACCOUNT, BUILD_STEP_ENV, TEKTON_IMAGES } from '../../envtest/tekton.js';
-import { renderBuildPodFence } from '../../src/render/build-pod-fence.js';
-import { builderRun, describeWithTekton, startTektonFixture, type TektonFixture } from './tekton-fixture.js';
+import { BUILD_SERVICE_ACCOUNT } from '../../envtest/tekton.js';
+import { BUILD_POD_FENCE_NAME } from '../../src/render/build-pod-fence.js';
+import { builderRun, describeWithTekton, POD_FENCE, startTektonFixture, type TektonFixture } from './tekton-fixture.js';
 
 interface Condition { type: string; status: string; reason?: string; message?: string }
 interface TaskRun { status?: { conditions?: Condition[] } }
@@ -34,12 +35,8 @@ describeWithTekton('build pod fence tests')('the build pod fence with the real T
   };
 
   beforeAll(async () => {
-    fx = await startTektonFixture({ buildFence: false });
+    fx = await startTektonFixture({ buildFence: false, podFence: POD_FENCE });
     await fx.cluster.writer.apply({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'build-high' }, value: 1_000_000 });
-    for (const obj of renderBuildPodFence({
-      stepImages: [BUILDER_IMAGE], tektonImages: Object.values(TEKTON_IMAGES),
-      serviceAccount: BUILD_SERVICE_ACCOUNT, envNames: BUILD_STEP_ENV,
-    })) await fx.cluster.writer.apply(obj);
     // The policy holds once the API server has loaded it: a bare pod it must refuse shows when.
     await eventually(async () => {
       const refused = await fx.cluster.admin.request('POST', `/api/v1/namespaces/${fx.buildNs}/pods`, {
@@ -89,4 +86,16 @@ describeWithTekton('build pod fence tests')('the build pod fence with the real T
     }, { timeoutMs: 60_000, intervalMs: 250 });
     expect(failed.message).toContain(`build pod fence: ${field}`);
   }, 90_000);
+
+  test('follows the policies: a credential Secret a policy adds to the build ServiceAccount becomes mountable', async () => {
+    const policyPath = '/apis/builds.toolforge.org/v1alpha1/buildquotapolicies/default';
+    const vapPath = `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${BUILD_POD_FENCE_NAME}`;
+    const secretRule = async () => (await fx.cluster.admin.request<{ spec: { validations: { expression: string }[] } }>('GET', vapPath))
+      .spec.validations.map((v) => v.expression).find((e) => e.includes('v.secret.secretName'));
+    expect(await secretRule()).not.toContain('"harbor-push"');
+    await fx.cluster.admin.request('PATCH', policyPath, {
+      body: { spec: { serviceAccount: { name: BUILD_SERVICE_ACCOUNT, secrets: ['harbor-push'] } } }, contentType: 'application/merge-patch+json',
+    });
+    await eventually(async () => expect(await secretRule()).toContain('"harbor-push"'), { timeoutMs: 30_000, intervalMs: 250 });
+  }, 60_000);
 });

@@ -142,13 +142,15 @@ describe('the Helm chart', () => {
     expect((policies[0] as KubeObject & { spec: unknown }).spec).toEqual(example.spec);
   });
 
-  it('passes the build fence\'s exempt users and the request timeout as flags of run, and none by default', async () => {
+  it('passes the build fence\'s settings and the request timeout as flags of run, and none by default', async () => {
     const argsOf = (objects: KubeObject[]) => (objects.find((o) => o.kind === 'Deployment') as unknown as
       { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
-    expect(argsOf((await template()).objects).filter((a) => /^--(fence-exempt-users|request-timeout)=/.test(a))).toEqual([]);
+    expect(argsOf((await template()).objects).filter((a) => /^--(fence-exempt-users|request-timeout|pod-fence-[a-z-]+)=/.test(a))).toEqual([]);
     const users = ['system:serviceaccount:tekton-pipelines:tekton-pipelines-controller', 'system:serviceaccount:build-namespace-operator:build-namespace-operator'];
     const set = await template(['--set', `buildFence.exemptUsers={${users.join(',')}}`, '--set', 'operator.requestTimeout=10s']);
     expect(argsOf(set.objects)).toEqual(expect.arrayContaining([`--fence-exempt-users=${users.join(',')}`, '--request-timeout=10s']));
+    const pod = await template(['--set', 'buildFence.pod.images={registry.example.org/toolforge/,registry.example.org/tekton/nop}', '--set', 'buildFence.pod.env={SOURCE_URL}']);
+    expect(argsOf(pod.objects)).toEqual(expect.arrayContaining(['--pod-fence-images=registry.example.org/toolforge/,registry.example.org/tekton/nop', '--pod-fence-env=SOURCE_URL']));
   });
 
   it('refuses the build queue value until the operator has that feature', async () => {

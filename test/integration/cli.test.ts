@@ -68,12 +68,14 @@ describe('run flags', () => {
       '--leader-election-renew-deadline=20s', '--leader-election-retry-period=500ms', '--shutdown-timeout=1m',
       '--request-timeout=45s',
       '--fence-exempt-users=system:serviceaccount:t:tekton, ops',
+      '--pod-fence-images=r.example/toolforge/,r.example/tekton/nop', '--pod-fence-root-images=r.example/toolforge/root', '--pod-fence-env=A,B',
     ], { BNO_WORKERS: '99' }, undefined);
     expect(config).toEqual({
       kubeconfig: '/k', workers: 3, relistIntervalSeconds: 5400, deletionGuardShare: 0.25, deletionGuardCount: 7,
       logLevel: 'debug', metricsAddress: '127.0.0.1:9090', healthAddress: ':9091', leaderElect: false,
       leaderElectionNamespace: 'ops', leaderElectionName: 'bno', leaseDurationSeconds: 30, renewDeadlineSeconds: 20,
       retryPeriodSeconds: 0.5, shutdownTimeoutSeconds: 60, requestTimeoutSeconds: 45, fenceExemptUsers: ['system:serviceaccount:t:tekton', 'ops'],
+      podFenceImages: ['r.example/toolforge/', 'r.example/tekton/nop'], podFenceRootImages: ['r.example/toolforge/root'], podFenceEnv: ['A', 'B'],
     });
 
     const env = Object.fromEntries(RUN_FLAGS.filter((f) => f.env).map((f) => [f.env!, {
@@ -81,12 +83,13 @@ describe('run flags', () => {
       'metrics-bind-address': ':1', 'health-probe-bind-address': ':2', 'leader-elect': 'false', 'leader-election-namespace': 'x',
       'leader-election-id': 'y', 'leader-election-lease-duration': '9', 'leader-election-renew-deadline': '6s',
       'leader-election-retry-period': '1s', 'shutdown-timeout': '5s', 'request-timeout': '0', 'fence-exempt-users': 'tekton',
+      'pod-fence-images': 'r.example/b', 'pod-fence-root-images': '', 'pod-fence-env': 'SOURCE_URL',
     }[f.flag]!]));
     expect(parseRunConfig([], env, undefined)).toEqual({
       workers: 4, relistIntervalSeconds: 0, deletionGuardShare: 0.5, deletionGuardCount: 2, logLevel: 'warn',
       metricsAddress: ':1', healthAddress: ':2', leaderElect: false, leaderElectionNamespace: 'x', leaderElectionName: 'y',
       leaseDurationSeconds: 9, renewDeadlineSeconds: 6, retryPeriodSeconds: 1, shutdownTimeoutSeconds: 5,
-      requestTimeoutSeconds: 0, fenceExemptUsers: ['tekton'],
+      requestTimeoutSeconds: 0, fenceExemptUsers: ['tekton'], podFenceImages: ['r.example/b'], podFenceRootImages: [], podFenceEnv: ['SOURCE_URL'],
     });
   });
 
@@ -106,6 +109,7 @@ describe('run flags', () => {
     [['--leader-election-lease-duration=10s'], 'must be longer than the renew deadline'],
     [['--leader-election-renew-deadline=2s'], 'must be longer than 1.2 × the retry period'],
     [['extra'], 'run takes no arguments'],
+    [['--pod-fence-env=A'], '--pod-fence-root-images and --pod-fence-env need --pod-fence-images'],
   ])('refuses %j', (args, message) => {
     expect(() => parseRunConfig(args, {}, undefined)).toThrow(UsageError);
     expect(() => parseRunConfig(args, {}, undefined)).toThrow(message);

@@ -5,7 +5,8 @@ import { BuildCluster } from '../../envtest/build-cluster.js';
 import { BUILD_COMMAND, missingBinaries, simulationPaths } from '../../envtest/build-cluster-paths.js';
 import { eventually, uniqueName } from '../../envtest/cluster.js';
 import { installOperatorPrerequisites } from '../../envtest/install.js';
-import { BUILD_SERVICE_ACCOUNT, PIPELINE_NAME, TASK_NAME, buildPipeline, buildTask } from '../../envtest/tekton.js';
+import { BUILD_SERVICE_ACCOUNT, BUILD_STEP_ENV, BUILDER_IMAGE, PIPELINE_NAME, TASK_NAME, TEKTON_IMAGES, buildPipeline, buildTask } from '../../envtest/tekton.js';
+import type { BuildPodFenceSettings } from '../../src/render/build-pod-fence.js';
 import { startOperator, type RunningOperator } from './in-process-operator.js';
 
 export const ADMIN_NS = 'image-build-admin';
@@ -44,11 +45,16 @@ export function builderRun(tool: string, spec: Record<string, unknown> = {}): Re
   };
 }
 
+/** The build pod fence as an admin of this cluster would set it: the builder's image, Tekton's own, the Task's env. */
+export const POD_FENCE: BuildPodFenceSettings = { images: [BUILDER_IMAGE, ...Object.values(TEKTON_IMAGES)], envNames: BUILD_STEP_ENV };
+
 /**
  * `buildFence: false` runs the operator without the build fence's layer 1, for tests of
- * Tekton itself and of the pod layer alone.
+ * Tekton itself and of the pod layer alone; `podFence` has the operator keep layer 2 too.
  */
-export async function startTektonFixture({ buildFence = true }: { buildFence?: boolean } = {}): Promise<TektonFixture> {
+export async function startTektonFixture(
+  { buildFence = true, podFence }: { buildFence?: boolean; podFence?: BuildPodFenceSettings } = {},
+): Promise<TektonFixture> {
   const cluster = await BuildCluster.start(paths, {
     nodes: 1, nodeCpu: '8', nodeMemory: '32Gi', nodePods: 110,
     // Build pods stay Running long enough to be looked at.
@@ -81,7 +87,7 @@ export async function startTektonFixture({ buildFence = true }: { buildFence?: b
       },
     });
     await cluster.createNamespace(`tool-${tool}`, { name: `tool-${tool}`, tenancy: 'tool' });
-    operator = await startOperator({ buildFence }, { plane: cluster.plane.info });
+    operator = await startOperator({ buildFence, ...(podFence ? { podFence } : {}) }, { plane: cluster.plane.info });
     await eventually(async () => {
       const ns = await admin.request<{ metadata: { labels?: Record<string, string> } }>('GET', `/api/v1/namespaces/${buildNs}`);
       expect(ns.metadata.labels?.['builds.toolforge.org/ready']).toBe('true');

@@ -2,13 +2,12 @@
 // for a builds-api build (test/integration/tekton.test.ts prints it) and against that pod
 // with one attack each: the legitimate pod passes every rule, each attack fails the rule
 // that names its field. The API server's verdict is proven in build-pod-fence's integration test.
-import { compileCel } from '../../src/api/cel.js';
+import { compileAdmissionCel } from '../../src/api/cel.js';
 import { BUILD_POD_FENCE_NAME, buildPodFenceValidations, renderBuildPodFence, type BuildPodFenceInput } from '../../src/render/build-pod-fence.js';
 
 const input: BuildPodFenceInput = {
-  stepImages: ['sim.invalid/toolforge/buildpacks-builder'],
-  tektonImages: ['sim.invalid/tekton/entrypoint', 'sim.invalid/tekton/nop'],
-  serviceAccount: 'buildpacks-service-account',
+  // Tekton's images under their path, the builder exactly.
+  images: ['sim.invalid/toolforge/buildpacks-builder', 'sim.invalid/tekton/'],
   envNames: ['SOURCE_URL', 'SOURCE_REFERENCE'],
   secretNames: ['harbor-push'],
 };
@@ -45,11 +44,14 @@ function legitimatePod(): Record<string, unknown> {
 }
 
 /** The messages of the rules the pod breaks; [] when the fence admits it. */
-function refusals(pod: unknown, fence = input): string[] {
+/** The build namespace as the operator writes it: the fence's parameters name its build ServiceAccount. */
+const buildNamespace = { metadata: { name: 'image-build-x', annotations: { 'fence.builds.toolforge.org/serviceAccountName': 'buildpacks-service-account' } } };
+
+function refusals(pod: unknown, fence = input, namespaceObject: unknown = buildNamespace): string[] {
   return buildPodFenceValidations(fence).flatMap(({ expression, message }) => {
-    const program = compileCel(expression.replace(/\bobject\b/g, 'self'));
+    const program = compileAdmissionCel(expression);
     if (!program.ok) throw new Error(`${expression}: ${program.error}`);
-    const result = program.value(pod);
+    const result = program.value({ object: pod, namespaceObject });
     if (!result.ok) throw new Error(`${expression}: ${result.error}`);
     return result.value === true ? [] : [message];
   });
@@ -99,6 +101,21 @@ describe('build pod fence', () => {
     expect(refusals(pod, { ...input, rootImages: ['sim.invalid/toolforge/buildpacks-builder'] })).toEqual([]);
   });
 
+  test('an image under an allowed path is allowed, a look-alike beside it is not', () => {
+    const under = withSpec((s) => { s.containers[0]!.image = 'sim.invalid/tekton/entrypoint@sha256:0'; });
+    expect(refusals(under)).toEqual([]);
+    const beside = withSpec((s) => { s.containers[0]!.image = 'sim.invalid/tekton-evil/entrypoint'; });
+    expect(refusals(beside)).toEqual([expect.stringContaining('spec.containers[].image')]);
+    const prefixOfExact = withSpec((s) => { s.containers[0]!.image = 'sim.invalid/toolforge/buildpacks-builder-evil'; });
+    expect(refusals(prefixOfExact)).toEqual([expect.stringContaining('spec.containers[].image')]);
+  });
+
+  test('the build ServiceAccount is the namespace\'s own, and without the fence\'s parameters no pod is admitted', () => {
+    const other = { metadata: { name: 'image-build-x', annotations: { 'fence.builds.toolforge.org/serviceAccountName': 'other-sa' } } };
+    expect(refusals(legitimatePod(), input, other)).toEqual([expect.stringContaining('spec.serviceAccountName')]);
+    expect(refusals(legitimatePod(), input, { metadata: { name: 'image-build-x' } })).toEqual([expect.stringContaining('spec.serviceAccountName')]);
+  });
+
   test('without credential Secrets, no secret volume is allowed at all', () => {
     expect(refusals(legitimatePod(), { ...input, secretNames: [] })).toEqual(expect.arrayContaining([expect.stringMatching(/spec\.volumes/)]));
   });
@@ -111,6 +128,6 @@ describe('build pod fence', () => {
       policyName: BUILD_POD_FENCE_NAME, validationActions: ['Deny'],
       matchResources: { namespaceSelector: { matchLabels: { 'app.kubernetes.io/managed-by': 'build-namespace-operator' } } },
     });
-    expect(renderBuildPodFence({ ...input, stepImages: [...input.stepImages].reverse() })).toEqual(renderBuildPodFence(input));
+    expect(renderBuildPodFence({ ...input, images: [...input.images].reverse() })).toEqual(renderBuildPodFence(input));
   });
 });
