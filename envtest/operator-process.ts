@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import yaml from 'js-yaml';
-import { configForServiceAccount } from './cluster.js';
+import { configForServiceAccount, eventually } from './cluster.js';
 import type { KubeClient } from '../src/kube/client.js';
 import type { ControlPlaneInfo } from './controlplane.js';
 import { freePort, repoRoot } from './controlplane.js';
@@ -177,6 +177,23 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
   }
   return total;
+}
+
+/**
+ * Waits until an operator has nothing left to do, told by its own metrics rather than by a
+ * sleep: every work queue empty, no worker busy, and nothing added to any queue between two
+ * readings a moment apart (a watch event of its own last write would add one).
+ */
+export async function waitUntilIdle(metricsText: () => Promise<string>, { timeoutMs = 30_000, intervalMs = 250 } = {}): Promise<void> {
+  let lastAdds: number | undefined;
+  await eventually(async () => {
+    const text = await metricsText();
+    const adds = metricValue(text, 'workqueue_adds_total');
+    const busy = metricValue(text, 'workqueue_depth') + metricValue(text, 'controller_runtime_active_workers');
+    const steady = adds === lastAdds;
+    lastAdds = adds;
+    if (busy !== 0 || !steady) throw new Error(`not idle: ${busy} queued or in progress, ${adds} added so far`);
+  }, { timeoutMs, intervalMs });
 }
 
 export interface CliResult {

@@ -171,15 +171,17 @@ describe('build namespaces', () => {
     await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 });
   });
 
-  it('undoes a hand edit of the quota and restores a deleted LimitRange within a second', async () => {
+  it('undoes a hand edit of the quota and restores a deleted LimitRange, from the watch events', async () => {
     const namespace = `image-build-${beta}`;
     await readyNamespace(beta);
     await admin.request('PATCH', objectPath(RESOURCE_QUOTAS, 'build-quota', namespace), {
       body: { spec: { hard: { pods: '100' } } }, contentType: 'application/merge-patch+json',
     });
-    await eventually(async () => expect((await quotaOf(beta)).spec.hard.pods).toBe('2'), { timeoutMs: 1_000 });
+    // Generous bounds: the latency is the benchmark's to measure (bench/README.md), and the
+    // relist that would also restore them is 30 minutes away.
+    await eventually(async () => expect((await quotaOf(beta)).spec.hard.pods).toBe('2'), { timeoutMs: 15_000 });
     await admin.request('DELETE', objectPath(LIMIT_RANGES, 'build-limits', namespace));
-    await eventually(() => admin.request('GET', objectPath(LIMIT_RANGES, 'build-limits', namespace)), { timeoutMs: 1_000 });
+    await eventually(() => admin.request('GET', objectPath(LIMIT_RANGES, 'build-limits', namespace)), { timeoutMs: 15_000 });
   });
 
   it('rolls a raised quota key out to every matched tool, and a per-tool override to that tool and key alone', async () => {
@@ -217,11 +219,11 @@ describe('build namespaces', () => {
       const list = await admin.request<{ items: (KubeObject & { status?: { phase?: string } })[] }>('GET', collectionPath(NAMESPACES));
       expect(list.items.filter((ns) => ns.status?.phase === 'Terminating').map((ns) => ns.metadata.name)).toEqual([]);
     }, { timeoutMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 1_000));
+    await running.settled();
     await running.stop();
     const before = await apiServerWrites(admin);
     running = await startOperator();
-    await new Promise((r) => setTimeout(r, 3_000));
+    await running.settled();
     const after = await apiServerWrites(admin);
     expect(running.writes).toEqual([]);
     expect(after - before).toBe(0);

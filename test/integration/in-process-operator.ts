@@ -8,6 +8,8 @@ import { addControllers, cacheOptions, DEFAULT_OPTIONS, type Controllers, type O
 import { configForServiceAccount } from '../../envtest/cluster.js';
 import type { ControlPlaneInfo } from '../../envtest/controlplane.js';
 import { adminClient, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../../envtest/install.js';
+import { eventually } from '../../envtest/cluster.js';
+import { waitUntilIdle } from '../../envtest/operator-process.js';
 import { DELETION_GUARD_CONFIG_MAP } from '../../src/kube/deletion-guard-store.js';
 import { CONFIG_MAPS, objectPath } from '../../src/kube/resources.js';
 import { isNotFound } from '../../src/kube/client.js';
@@ -19,6 +21,12 @@ export interface RunningOperator {
   metrics: OperatorMetrics;
   /** Writes this operator sent, by "VERB kind-path". */
   writes: string[];
+  /**
+   * Resolves once the operator has nothing left to do: its first pass done, its queues idle
+   * (waitUntilIdle), and one more policy status pass made, so that a test that counts writes
+   * counts all of them without a fixed sleep.
+   */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,6 +65,11 @@ export async function startOperator(
   await manager.leaderWorkStarted();
   return {
     manager, controllers, client, metrics, writes,
+    async settled() {
+      await eventually(() => { if (!controllers.buildNamespaces.firstPassDone) throw new Error('first pass not done'); }, { timeoutMs: 30_000 });
+      await waitUntilIdle(() => metrics.registry.metrics());
+      await controllers.status.flushStatus();
+    },
     async stop() {
       await manager.stop(5_000);
       client.close();

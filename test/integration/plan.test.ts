@@ -11,7 +11,7 @@ import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, RESOURCE_
 import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 import { adminClient, installOperatorPrerequisites } from '../../envtest/install.js';
 import {
-  metricValue, removeAndWait, runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess,
+  removeAndWait, runCli, startOperatorProcess, waitUntilIdle, writeOperatorKubeconfig, type LogLine, type OperatorProcess,
 } from '../../envtest/operator-process.js';
 import { resetDeletionGuard } from './in-process-operator.js';
 
@@ -41,13 +41,7 @@ async function runUntilConverged(until: () => Promise<void>): Promise<LogLine[]>
   const operator = await startOperatorProcess({ kubeconfig: operatorKubeconfig, args: ['--leader-elect=false', '--log-level=debug'] });
   running.push(operator);
   await eventually(until, { timeoutMs: 20_000, intervalMs: 100 });
-  await eventually(async () => {
-    const text = await operator.metrics();
-    expect(metricValue(text, 'workqueue_depth', { name: 'buildnamespace' })).toBe(0);
-    expect(metricValue(text, 'controller_runtime_active_workers')).toBe(0);
-  });
-  // Let the status loop and any last watch event settle.
-  await new Promise((r) => setTimeout(r, 500));
+  await waitUntilIdle(() => operator.metrics());
   expect(await operator.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   return operator.log;
 }
