@@ -7,7 +7,7 @@ JEST_ARGS ?=
 IMAGE ?= build-namespace-operator:dev
 TOOLS ?= 1000
 
-.PHONY: all deps build build-tools lint typecheck generate verify-generated test test-unit controlplane admin-tools testenv demo bench image deploy clean
+.PHONY: all deps build build-tools lint typecheck generate verify-generated test test-unit controlplane admin-tools testenv demo dev bench image deploy clean
 
 all: build
 
@@ -61,6 +61,13 @@ test-unit: deps
 # A local control plane, the operator and a few tools; KEEP=1 leaves it all running until Ctrl-C.
 demo: controlplane build build-tools
 	$(NODE) dist-tools/demo/demo.js $(if $(KEEP),--keep,)
+
+# A local build cluster to develop a build service against: the real Tekton on kwok nodes,
+# the operator and a policy; it starts, follows and refuses a build as a tool, then stays up
+# with kubectl ready until Ctrl-C. ONCE=1 stops after that session.
+dev: controlplane build build-tools
+	bash envtest/go/build-simulation.sh >/dev/null
+	$(NODE) dist-tools/demo/dev.js $(if $(ONCE),--once,)
 
 # The fleet benchmark on local control planes of its own: TOOLS=1000,10000 runs both sizes;
 # BENCH_ARGS takes bench/fleet.ts flags (--samples, --idle-seconds, --profile, --apiserver-arg=...).

@@ -43,6 +43,8 @@ export interface BuildClusterOptions {
   tektonWebhook?: boolean;
   /** Run Tekton's remote resolvers (git, http, bundles, hub, cluster). */
   tektonResolvers?: boolean;
+  /** Extra kube-controller-manager flags. */
+  controllerManagerArgs?: string[];
 }
 
 /** kube-controller-manager for Tekton: the test default plus pod GC (kwok plays the node controllers). */
@@ -99,6 +101,7 @@ export class BuildCluster {
       controllers: SIMULATION_CONTROLLERS,
       // A webhook's Service is resolved to its endpoints by the API server itself: no kube-proxy here.
       apiserverArgs: options.tektonWebhook ? ['--enable-aggregator-routing=true'] : [],
+      controllerManagerArgs: options.controllerManagerArgs ?? [],
     });
     const cluster = new BuildCluster(plane, paths, options);
     try {

@@ -277,6 +277,24 @@ export function buildPipeline(namespace: string): Doc {
   };
 }
 
+/** A PipelineRun as Toolforge's builds-api creates it: the admin Pipeline, the image in the tool's own project. */
+export function builderRun(tool: string, spec: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'tekton.dev/v1', kind: 'PipelineRun',
+    metadata: { generateName: `${tool}-buildpacks-`, labels: { user: tool } },
+    spec: {
+      pipelineRef: { name: PIPELINE_NAME },
+      params: [
+        { name: 'SOURCE_URL', value: 'https://gitlab.wikimedia.org/toolforge-repos/sample.git' },
+        { name: 'SOURCE_REFERENCE', value: 'main' },
+        { name: 'APP_IMAGE', value: `harbor.invalid/tool-${tool}/tool-${tool}:latest` },
+        { name: 'ENV_VARS', value: ['FOO=bar'] },
+      ],
+      ...spec,
+    },
+  };
+}
+
 /** A build of one tool, as the simulation starts it: generated name, the tool's label, a fixed duration. */
 export function buildPipelineRun(namespace: string, tool: string, durationMs: number): GeneratedDoc {
   return {

@@ -27,23 +27,7 @@ export interface TektonFixture {
   stop(): Promise<void>;
 }
 
-/** A PipelineRun as Toolforge's builds-api creates it. */
-export function builderRun(tool: string, spec: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    apiVersion: 'tekton.dev/v1', kind: 'PipelineRun',
-    metadata: { generateName: `${tool}-buildpacks-`, labels: { user: tool } },
-    spec: {
-      pipelineRef: { name: PIPELINE_NAME },
-      params: [
-        { name: 'SOURCE_URL', value: 'https://gitlab.wikimedia.org/toolforge-repos/sample.git' },
-        { name: 'SOURCE_REFERENCE', value: 'main' },
-        { name: 'APP_IMAGE', value: `harbor.invalid/tool-${tool}/tool-${tool}:latest` },
-        { name: 'ENV_VARS', value: ['FOO=bar'] },
-      ],
-      ...spec,
-    },
-  };
-}
+export { builderRun } from '../../envtest/tekton.js';
 
 /** The build pod fence as an admin of this cluster would set it: the builder's image, Tekton's own, the Task's env. */
 export const POD_FENCE: BuildPodFenceSettings = { images: [BUILDER_IMAGE, ...Object.values(TEKTON_IMAGES)], envNames: BUILD_STEP_ENV };
