@@ -66,7 +66,7 @@ describe('run flags', () => {
       '--log-level=debug', '--metrics-bind-address=127.0.0.1:9090', '--health-probe-bind-address=:9091', '--leader-elect=false',
       '--leader-election-namespace=ops', '--leader-election-id=bno', '--leader-election-lease-duration=30s',
       '--leader-election-renew-deadline=20s', '--leader-election-retry-period=500ms', '--shutdown-timeout=1m',
-      '--request-timeout=45s',
+      '--request-timeout=45s', '--max-running-builds=12',
       '--fence-exempt-users=system:serviceaccount:t:tekton, ops',
       '--pod-fence-images=r.example/toolforge/,r.example/tekton/nop', '--pod-fence-root-images=r.example/toolforge/root', '--pod-fence-env=A,B',
     ], { BNO_WORKERS: '99' }, undefined);
@@ -76,6 +76,7 @@ describe('run flags', () => {
       leaderElectionNamespace: 'ops', leaderElectionName: 'bno', leaseDurationSeconds: 30, renewDeadlineSeconds: 20,
       retryPeriodSeconds: 0.5, shutdownTimeoutSeconds: 60, requestTimeoutSeconds: 45, fenceExemptUsers: ['system:serviceaccount:t:tekton', 'ops'],
       podFenceImages: ['r.example/toolforge/', 'r.example/tekton/nop'], podFenceRootImages: ['r.example/toolforge/root'], podFenceEnv: ['A', 'B'],
+      maxRunningBuilds: 12,
     });
 
     const env = Object.fromEntries(RUN_FLAGS.filter((f) => f.env).map((f) => [f.env!, {
@@ -83,13 +84,14 @@ describe('run flags', () => {
       'metrics-bind-address': ':1', 'health-probe-bind-address': ':2', 'leader-elect': 'false', 'leader-election-namespace': 'x',
       'leader-election-id': 'y', 'leader-election-lease-duration': '9', 'leader-election-renew-deadline': '6s',
       'leader-election-retry-period': '1s', 'shutdown-timeout': '5s', 'request-timeout': '0', 'fence-exempt-users': 'tekton',
-      'pod-fence-images': 'r.example/b', 'pod-fence-root-images': '', 'pod-fence-env': 'SOURCE_URL',
+      'pod-fence-images': 'r.example/b', 'pod-fence-root-images': '', 'pod-fence-env': 'SOURCE_URL', 'max-running-builds': '0',
     }[f.flag]!]));
     expect(parseRunConfig([], env, undefined)).toEqual({
       workers: 4, relistIntervalSeconds: 0, deletionGuardShare: 0.5, deletionGuardCount: 2, logLevel: 'warn',
       metricsAddress: ':1', healthAddress: ':2', leaderElect: false, leaderElectionNamespace: 'x', leaderElectionName: 'y',
       leaseDurationSeconds: 9, renewDeadlineSeconds: 6, retryPeriodSeconds: 1, shutdownTimeoutSeconds: 5,
       requestTimeoutSeconds: 0, fenceExemptUsers: ['tekton'], podFenceImages: ['r.example/b'], podFenceRootImages: [], podFenceEnv: ['SOURCE_URL'],
+      maxRunningBuilds: 0,
     });
   });
 
