@@ -8,8 +8,10 @@
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/meta.js';
 import { ApiError, type KubeClient } from '../../src/kube/client.js';
-import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, PIPELINE_RUNS } from '../../src/kube/resources.js';
-import { PIPELINE_RUN_PENDING } from '../../src/render/build-queue-admission.js';
+import {
+  BUILD_QUOTA_POLICIES, collectionPath, MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS, NAMESPACES, objectPath, PIPELINE_RUNS,
+} from '../../src/kube/resources.js';
+import { PIPELINE_RUN_PENDING, renderHoldPolicy } from '../../src/render/build-queue-admission.js';
 import { ANNOTATION_QUEUE } from '../../src/render/build-queue.js';
 import { configFor, eventually, uniqueName } from '../../envtest/cluster.js';
 import { repoRoot } from '../../envtest/controlplane.js';
@@ -135,6 +137,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await running?.stop();
+  // The test files share one cluster: the hold must not outlive the queue that starts the runs.
+  for (const obj of renderHoldPolicy().reverse()) {
+    const type = obj.kind === 'MutatingAdmissionPolicy' ? MUTATING_ADMISSION_POLICIES : MUTATING_ADMISSION_POLICY_BINDINGS;
+    await admin.request('DELETE', objectPath(type, obj.metadata.name)).catch(() => undefined);
+  }
   for (const client of tools.values()) client.close();
   await removeAndWait(admin, [
     ...[toolA, toolB, toolC].flatMap((t) => [objectPath(NAMESPACES, `tool-${t}`), objectPath(NAMESPACES, buildNs(t))]),
