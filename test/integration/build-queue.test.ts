@@ -250,4 +250,21 @@ describe('the build queue', () => {
     await eventually(async () => expect(await startedOf(toolA, runs)).toEqual(runs), { timeoutMs: 30_000 });
     await finish(toolA, 'restart-4');
   }, 150_000);
+
+  it('writes nothing at rest: a pass over a line with nothing to change patches no run', async () => {
+    const runs = await submit(toolB, 'rest', 3);
+    await untilPlaced(toolB, runs);
+    const passes = async () => metricValue(await running.metrics.registry.metrics(), 'controller_runtime_reconcile_total', { controller: 'build-queue' });
+    const runWrites = () => running.writes.filter((w) => w.includes('/pipelineruns/')).length;
+    await eventually(async () => {
+      const before = { passes: await passes(), writes: runWrites() };
+      // An event that changes nothing the queue decides: a label on a held run.
+      await admin.request('PATCH', objectPath(PIPELINE_RUNS, 'rest-3', buildNs(toolB)), {
+        contentType: 'application/merge-patch+json', body: { metadata: { labels: { touched: String(before.passes) } } },
+      });
+      await eventually(async () => expect(await passes()).toBeGreaterThan(before.passes), { timeoutMs: 15_000 });
+      expect(runWrites()).toBe(before.writes);
+    }, { timeoutMs: 30_000 });
+    for (const name of runs) await finish(toolB, name);
+  }, 120_000);
 });
