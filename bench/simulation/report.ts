@@ -8,6 +8,7 @@ const TITLES: Record<string, string> = {
   shared: 'shared namespace',
   'per-tool': 'per-tool namespaces',
   'per-tool-capped': 'per-tool, ≤ 20 PipelineRuns',
+  'per-tool-queue': 'per-tool + build queue',
 };
 
 export function scenarioTitle(scenario: string): string {

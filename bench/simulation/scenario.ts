@@ -35,6 +35,8 @@ export interface LayoutSettings {
   /** Each tool's quota in its own build namespace. */
   perToolQuota: Quota;
   limitRange: { default: Quota; defaultRequest: Quota; max: Quota };
+  /** Per-tool only: the operator's build queue on, with this cluster-wide cap; unset, off. */
+  maxRunningBuilds?: number;
 }
 
 /** How builds are laid out into namespaces, and who submits them. */
@@ -152,7 +154,7 @@ export class PerToolLayout implements Layout {
 
     // The operator as it runs in a cluster: under its own ServiceAccount and ClusterRole.
     this.operatorClient = new KubeClient(await configForServiceAccount(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, cluster.plane.info));
-    const options = { ...DEFAULT_OPTIONS, statusIntervalMs: 1000 };
+    const options = { ...DEFAULT_OPTIONS, statusIntervalMs: 1000, maxRunningBuilds: this.settings.maxRunningBuilds ?? 0 };
     this.operator = new Manager(this.operatorClient, createLogger(process.env.BNO_SIM_LOG_LEVEL ?? 'error'),
       createMetrics({ processMetrics: false }), { cache: cacheOptions(options) });
     addControllers(this.operator, options);
@@ -178,6 +180,19 @@ export class PerToolLayout implements Layout {
       : `Pipeline and Task created by the simulation in ${missing.length} of ${tools.length} build namespaces: the operator did not replicate them within 20 s.`);
 
     for (const tool of tools) this.submitters.set(tool, cluster.clientFor({ user: tool, groups: ['toolforge'] }));
+    if (this.settings.maxRunningBuilds) await this.waitForHold(buildNamespaceOf(tools[0]!));
+  }
+
+  /** The API server loads the queue's hold a moment after the operator applies it: a build submitted before would start at once. */
+  private async waitForHold(namespace: string): Promise<void> {
+    await waitFor('the build queue\'s hold (MutatingAdmissionPolicy) to be in force', 60_000, async () => {
+      const probe = await this.cluster.admin.request<{ spec?: { status?: string } }>('POST', `/apis/tekton.dev/v1/namespaces/${namespace}/pipelineruns`, {
+        query: { dryRun: 'All' },
+        body: { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name: 'hold-probe' }, spec: { pipelineRef: { name: PIPELINE_NAME } } },
+      });
+      return probe.spec?.status === 'PipelineRunPending' ? true : undefined;
+    });
+    this.notes.push(`Build queue on: every PipelineRun created held, at most ${this.settings.maxRunningBuilds} running in the cluster.`);
   }
 
   /** The tools whose build namespace got the Pipeline and Task within the timeout. */

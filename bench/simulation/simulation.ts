@@ -5,12 +5,14 @@ import { BuildCluster, type BuildClusterOptions } from '../../envtest/build-clus
 import type { SimulationPaths } from '../../envtest/build-cluster-paths.js';
 import { PerToolLayout, SharedLayout, runWorkload, type Layout, type LayoutSettings, type ScenarioResult, type Workload } from './scenario.js';
 
-export const SCENARIOS = ['baseline', 'shared', 'per-tool', 'per-tool-capped'] as const;
+export const SCENARIOS = ['baseline', 'shared', 'per-tool', 'per-tool-capped', 'per-tool-queue'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
-/** What `make simulate` runs: all of them, about 35 minutes. */
+/** What `make simulate` runs: all of them, about 45 minutes. */
 export const DEFAULT_SCENARIOS: ScenarioName[] = [...SCENARIOS];
 /** per-tool-capped adds the example policy's cap on PipelineRuns per tool (manifests/example-policy.yaml). */
 export const PIPELINERUN_CAP = { 'count/pipelineruns.tekton.dev': '20' };
+/** per-tool-queue runs the operator's build queue with this cluster-wide cap (--max-running-builds' default). */
+export const QUEUE_MAX_RUNNING_BUILDS = 40;
 
 export interface SimulationConfig {
   cluster: Omit<BuildClusterOptions, 'keepLogsIn'>;
@@ -61,6 +63,7 @@ export function scenarioWorkload(config: SimulationConfig, scenario: ScenarioNam
 
 export function layoutFor(scenario: ScenarioName, cluster: BuildCluster, settings: LayoutSettings): Layout {
   if (scenario === 'per-tool') return new PerToolLayout(cluster, settings);
+  if (scenario === 'per-tool-queue') return new PerToolLayout(cluster, { ...settings, maxRunningBuilds: QUEUE_MAX_RUNNING_BUILDS });
   if (scenario === 'per-tool-capped') {
     return new PerToolLayout(cluster, { ...settings, perToolQuota: { ...settings.perToolQuota, ...PIPELINERUN_CAP } });
   }

@@ -27,6 +27,8 @@ export interface RunConfig {
   podFenceImages: readonly string[];
   podFenceRootImages: readonly string[];
   podFenceEnv: readonly string[];
+  /** The build queue's cluster-wide cap on running builds; 0 = no queue. */
+  maxRunningBuilds: number;
   /** Lease timings; client-go's 15 s / 10 s / 2 s when unset. */
   leaseDurationSeconds?: number;
   renewDeadlineSeconds?: number;
@@ -51,6 +53,9 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   podFenceImages: [],
   podFenceRootImages: [],
   podFenceEnv: [],
+  // On by default: one tool's flood must not delay the others. 40 is a starting point, not a
+  // measurement: set it to what the cluster's one Tekton controller keeps up with.
+  maxRunningBuilds: 40,
   shutdownTimeoutSeconds: 20,
   requestTimeoutSeconds: 30,
 };
@@ -73,6 +78,7 @@ export async function runOperator(config: RunConfig): Promise<number> {
     workers: config.workers,
     relistIntervalMs: config.relistIntervalSeconds * 1000,
     fenceExemptUsers: config.fenceExemptUsers,
+    maxRunningBuilds: config.maxRunningBuilds,
     ...(config.podFenceImages.length > 0 ? {
       podFence: { images: [...config.podFenceImages], rootImages: [...config.podFenceRootImages], envNames: [...config.podFenceEnv] },
     } : {}),

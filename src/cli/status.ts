@@ -1,5 +1,5 @@
 // `status`: one row per tool, as an admin asks about the fleet: is its build namespace ready,
-// how much of its quota is in use, how many builds are running. Read-only: a handful of
+// how much of its quota is in use, how many builds are running and queued. Read-only: a handful of
 // cluster-wide lists (namespaces, policies, quotas, PipelineRuns), never one request per tool.
 import { toolFromNamespace } from '../api/tool.js';
 import {
@@ -8,6 +8,7 @@ import {
 } from '../api/types.js';
 import { policiesForTool } from '../policy/index.js';
 import { BUILD_QUOTA_NAME } from '../render/index.js';
+import { queueStanding, type QueuedRunView } from '../render/build-queue.js';
 import type { KubeClient, Query } from '../kube/client.js';
 import type { KubeObject } from '../api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, RESOURCE_QUOTAS } from '../kube/resources.js';
@@ -18,8 +19,9 @@ export const STATUS_HELP = `Usage: build-namespace-operator status [--tool NAME]
 
 One row per tool that a BuildQuotaPolicy matches or that has a build namespace: the build
 namespace, whether it is ready, its quota in use (used/hard) for pods, requests.cpu and
-requests.memory from the ResourceQuota build-quota, and its running builds (PipelineRuns
-without a completionTime; "-" when the cluster does not serve tekton.dev). A tool namespace
+requests.memory from the ResourceQuota build-quota, its running builds (PipelineRuns started
+and not finished) and its queued builds (held in the build queue); "-" when the cluster does
+not serve tekton.dev. A tool namespace
 whose name gives no valid tool name is listed as skipped.
 
 Flags:
@@ -44,6 +46,8 @@ export interface ToolRow {
   memory?: QuotaCell;
   /** Undefined when tekton.dev is not served. */
   runningBuilds?: number;
+  /** Held in the build queue, waiting their turn; undefined when tekton.dev is not served. */
+  queuedBuilds?: number;
 }
 
 export interface QuotaCell {
@@ -56,9 +60,7 @@ interface Quota extends KubeObject {
   status?: { hard?: Record<string, string>; used?: Record<string, string> };
 }
 
-interface PipelineRun extends KubeObject {
-  status?: { completionTime?: string };
-}
+type PipelineRun = KubeObject & QueuedRunView;
 
 // Not imported from kube/client.js, whose client library is slow to load: see cli/main.ts.
 const isNotFound = (err: unknown) => (err as { code?: unknown } | undefined)?.code === 404;
@@ -115,9 +117,11 @@ export async function collectStatus(client: KubeClient, only?: readonly string[]
 
   const quotaOf = new Map(quotas.filter((q) => q.metadata.name === BUILD_QUOTA_NAME).map((q) => [q.metadata.namespace!, q]));
   const running = new Map<string, number>();
+  const queued = new Map<string, number>();
   for (const run of runs ?? []) {
-    if (run.status?.completionTime) continue;
-    running.set(run.metadata.namespace!, (running.get(run.metadata.namespace!) ?? 0) + 1);
+    const standing = queueStanding(run);
+    const count = standing === 'running' ? running : standing === 'held' ? queued : undefined;
+    count?.set(run.metadata.namespace!, (count.get(run.metadata.namespace!) ?? 0) + 1);
   }
   const failures = new Map<string, string>();
   for (const p of policies) for (const f of p.status?.failures ?? []) failures.set(f.tool, f.reason);
@@ -152,6 +156,7 @@ export async function collectStatus(client: KubeClient, only?: readonly string[]
       cpu: quotaCell(quota, 'requests.cpu', 'cpu'),
       memory: quotaCell(quota, 'requests.memory', 'memory'),
       runningBuilds: runs ? running.get(name) ?? 0 : undefined,
+      queuedBuilds: runs ? queued.get(name) ?? 0 : undefined,
     });
   }
   return [...rows.values()]
@@ -164,10 +169,11 @@ const showQuota = (q: QuotaCell | undefined) => (q ? `${q.used ?? '?'}/${q.hard}
 export function formatStatus(rows: readonly ToolRow[]): string {
   if (rows.length === 0) return 'no tools: no BuildQuotaPolicy matches a tool namespace, and no build namespace exists\n';
   const table = formatTable(
-    ['tool', 'build namespace', 'ready', 'pods', 'cpu', 'memory', 'running builds'],
+    ['tool', 'build namespace', 'ready', 'pods', 'cpu', 'memory', 'running builds', 'queued builds'],
     rows.map((r) => [
       r.tool, r.buildNamespace ?? '-', r.reason ? `${r.ready} (${r.reason})` : r.ready,
       showQuota(r.pods), showQuota(r.cpu), showQuota(r.memory), r.runningBuilds === undefined ? '-' : String(r.runningBuilds),
+      r.queuedBuilds === undefined ? '-' : String(r.queuedBuilds),
     ]),
   );
   const ready = rows.filter((r) => r.ready === 'yes').length;

@@ -32,6 +32,8 @@ export interface AdmissionPolicyDeps {
   metrics: OperatorMetrics;
   log: Logger;
   renderers: readonly ClusterObjectsRenderer[];
+  /** Kinds the renderers make beyond the build fence's; watched only when asked for, as not every cluster serves them. */
+  types?: readonly ResourceType[];
 }
 
 export class AdmissionPolicyController implements Runnable {
@@ -43,7 +45,7 @@ export class AdmissionPolicyController implements Runnable {
 
   constructor(private readonly deps: AdmissionPolicyDeps) {
     this.queue = new RateLimitingQueue({ rateLimiter: defaultControllerRateLimiter(), metrics: queueMetrics(deps.metrics, CONTROLLER) });
-    for (const type of TYPES) {
+    for (const type of [...TYPES, ...(deps.types ?? [])]) {
       const informer = deps.cache.informer<KubeObject>(type, { labelSelector: `${LABEL_MANAGED_BY}=${MANAGER}` });
       informer.onChange((change, obj) => {
         if (change === 'delete') this.recent.forget(objectKey(obj));

@@ -5,7 +5,7 @@ import type { KubeClient } from '../kube/client.js';
 import { errorMessage, isNotFound } from '../kube/client.js';
 import type { KubeObject } from '../api/meta.js';
 import { ResourceTypes, type ResourceType } from '../kube/resources.js';
-import { Writer, type ObjectWriter } from '../kube/writer.js';
+import { Writer, type JsonPatchOperation, type ObjectWriter } from '../kube/writer.js';
 import type { Caches } from './build-namespace-reconciler.js';
 import { EventRecorder } from '../kube/events.js';
 import { createLogger } from '../log.js';
@@ -80,6 +80,11 @@ class RecordingWriter implements ObjectWriter {
 
   async mergePatch(_type: ResourceType, obj: KubeObject, patch: unknown): Promise<KubeObject> {
     this.record(obj, 'update', [{ path: 'metadata', want: patch, got: obj.metadata }] as FieldDiff[]);
+    return obj;
+  }
+
+  async jsonPatch(_type: ResourceType, obj: KubeObject, operations: readonly JsonPatchOperation[]): Promise<KubeObject> {
+    this.record(obj, 'update', operations.filter((o) => o.op !== 'test').map((o) => ({ path: o.path, want: o.value, got: undefined })));
     return obj;
   }
 }

@@ -11,6 +11,7 @@ import type { Informer } from '../runtime/informer.js';
 import type { InformerCache } from '../runtime/cache.js';
 import type { Runnable } from '../runtime/manager.js';
 import type { KubeObject } from '../api/meta.js';
+import { ANNOTATION_QUEUE, type QueuedRunView } from '../render/build-queue.js';
 import { PIPELINE_RUNS, ResourceTypes, type ResourceType } from '../kube/resources.js';
 import { Writer, type ObjectWriter } from '../kube/writer.js';
 import type { Logger } from '../log.js';
@@ -21,8 +22,8 @@ import { BY_NAMESPACE, type Caches } from './build-namespace-reconciler.js';
 
 const CONTROLLER = 'retention';
 
-/** A PipelineRun as the retention cache keeps it: metadata and the status retention reads. */
-export type CachedPipelineRun = KubeObject & PipelineRunView;
+/** A PipelineRun as the shared cache keeps it: what retention and the build queue read. */
+export type CachedPipelineRun = KubeObject & PipelineRunView & QueuedRunView;
 
 /** The effective retention of a build namespace, or undefined if it is not one of ours. */
 export type BuildsFor = (namespace: string) => BuildsSection | undefined;
@@ -69,19 +70,29 @@ export function buildsForNamespace(caches: Caches): BuildsFor {
 
 /**
  * Tekton stores the resolved pipeline spec, child references and results in a run's status:
- * tens of KB per run, hundreds of MB across thousands of build namespaces. The cache keeps
- * only what retention reads.
+ * tens of KB per run, hundreds of MB across thousands of build namespaces. The cache, shared
+ * with the build queue, keeps only what the two read: the outcome and times, whether the run
+ * is held (spec.status), and the queue's annotation (an empty map still says that the run has
+ * annotations, so a JSON patch knows whether to add the map or a key).
  */
 function trim(run: CachedPipelineRun): CachedPipelineRun {
   const record = run as unknown as Record<string, unknown>;
   for (const field of Object.keys(record)) {
-    if (!['apiVersion', 'kind', 'metadata', 'status'].includes(field)) delete record[field];
+    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(field)) delete record[field];
   }
-  const { name, namespace, uid, resourceVersion, creationTimestamp, deletionTimestamp } = run.metadata;
+  const { name, namespace, uid, resourceVersion, creationTimestamp, deletionTimestamp, annotations } = run.metadata;
   run.metadata = { name, namespace, uid, resourceVersion, creationTimestamp, deletionTimestamp };
+  if (annotations) {
+    const queue = annotations[ANNOTATION_QUEUE];
+    run.metadata.annotations = queue === undefined ? {} : { [ANNOTATION_QUEUE]: queue };
+  }
+  const wanted = run.spec?.status;
+  if (wanted) run.spec = { status: wanted };
+  else delete run.spec;
   const succeeded = run.status?.conditions?.find((c) => c.type === 'Succeeded');
   run.status = {
     ...(succeeded ? { conditions: [{ type: succeeded.type, status: succeeded.status, reason: succeeded.reason, lastTransitionTime: succeeded.lastTransitionTime }] } : {}),
+    ...(run.status?.startTime ? { startTime: run.status.startTime } : {}),
     ...(run.status?.completionTime ? { completionTime: run.status.completionTime } : {}),
   };
   return run;
@@ -129,6 +140,11 @@ export class RetentionController implements Runnable {
   /** Whether the PipelineRun API is served, so retention is on. */
   get available(): boolean {
     return this.served === true;
+  }
+
+  /** The cache of PipelineRuns while the API is served (what the build queue reads too). */
+  get pipelineRuns(): Informer<CachedPipelineRun> | undefined {
+    return this.session?.informer;
   }
 
   /** True once retention is on and its cache of PipelineRuns has synced. */

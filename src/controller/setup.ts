@@ -1,9 +1,9 @@
 // The operator's controllers, set up on a manager (kubebuilder's SetupWithManager): build
-// namespaces, policy status and build retention, sharing one cache, one writer and one
+// namespaces, policy status, build retention and the build queue, sharing one cache, one writer and one
 // deletion guard. `run`, `plan` and the tests all assemble the operator here.
 import type { KubeObject } from '../api/meta.js';
 import { EventRecorder } from '../kube/events.js';
-import { ResourceTypes } from '../kube/resources.js';
+import { MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS, ResourceTypes } from '../kube/resources.js';
 import { Writer, type ObjectWriter } from '../kube/writer.js';
 import type { InformerCacheOptions } from '../runtime/cache.js';
 import type { Manager } from '../runtime/manager.js';
@@ -17,6 +17,8 @@ import { renderBuildPodFence, type BuildPodFenceSettings } from '../render/build
 import { DEFAULT_FENCE_EXEMPT_USERS, renderFencePolicy } from '../render/fence.js';
 import { PolicyStatusController, ToolStatusTracker } from './policy-status.js';
 import { buildsForNamespace, RetentionController } from './retention.js';
+import { BuildQueueController } from './build-queue.js';
+import { renderHoldPolicy } from '../render/build-queue-admission.js';
 
 export interface OperatorOptions {
   workers: number;
@@ -40,6 +42,15 @@ export interface OperatorOptions {
    * fence, since only the admin knows Tekton's and the builders' images.
    */
   podFence?: BuildPodFenceSettings;
+  /**
+   * The build queue's cluster-wide cap on running builds. Above 0 the queue is on: every
+   * PipelineRun of a build namespace is created held (a MutatingAdmissionPolicy, so the
+   * cluster must serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicy) and started
+   * in turn; 0, runs start as created. Off unless asked here; `run` turns it on (--max-running-builds).
+   */
+  maxRunningBuilds: number;
+  /** How long the queue waits after an event before its pass, so a burst makes one pass. */
+  buildQueueDebounceMs?: number;
 }
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -49,6 +60,7 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
   statusIntervalMs: 1_000,
   fenceExemptUsers: DEFAULT_FENCE_EXEMPT_USERS,
   buildFence: true,
+  maxRunningBuilds: 0,
 };
 
 /** The cache settings the operator's controllers expect of their manager. */
@@ -63,6 +75,8 @@ export interface Controllers {
   tracker: ToolStatusTracker;
   guard: DeletionGuard;
   admission: AdmissionPolicyController;
+  /** Undefined while the queue is off (maxRunningBuilds 0). */
+  buildQueue?: BuildQueueController;
 }
 
 /** `plan` records writes, sends no Events and asks a guard that only reads. */
@@ -87,13 +101,17 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
   }, new ConfigMapGuardStore(client, namespace, configMap));
   let retentionMessage: string | undefined;
   // Retention is told of namespaces and policies by the build-namespace controller's events.
-  const later: { retention?: RetentionController; admission?: AdmissionPolicyController } = {};
+  const later: { retention?: RetentionController; admission?: AdmissionPolicyController; buildQueue?: BuildQueueController } = {};
   const buildNamespaces = new BuildNamespaceController({
     cache, types, writer, events, guard, status: tracker, metrics, log, workers: options.workers,
-    onBuildNamespaceChanged: (namespace) => later.retention?.enqueue(namespace),
+    onBuildNamespaceChanged: (namespace) => {
+      later.retention?.enqueue(namespace);
+      later.buildQueue?.enqueue();
+    },
     onPolicyChanged: () => {
       later.retention?.enqueueAll();
       later.admission?.enqueue();
+      later.buildQueue?.enqueue();
     },
   });
   const retention = new RetentionController(client, cache, log.child({ controller: 'retention' }), metrics, buildsForNamespace(buildNamespaces.caches), {
@@ -101,9 +119,19 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
     onAvailabilityChange: (available, message) => {
       retentionMessage = available ? undefined : message;
       tracker.touch();
+      // The queue reads the same cache of PipelineRuns, there while Tekton's API is served.
+      later.buildQueue?.watchPipelineRuns(retention.pipelineRuns);
     },
   });
   later.retention = retention;
+  const queueOn = options.maxRunningBuilds > 0;
+  const buildQueue = queueOn ? new BuildQueueController({
+    caches: buildNamespaces.caches, writer, metrics, log: log.child({ controller: 'build-queue' }),
+    buildsFor: buildsForNamespace(buildNamespaces.caches),
+    clusterMaxRunning: options.maxRunningBuilds,
+    debounceMs: options.buildQueueDebounceMs,
+  }) : undefined;
+  later.buildQueue = buildQueue;
   const status = new PolicyStatusController({
     policies: buildNamespaces.caches.policies, tracker, guard, writer, events, metrics, log,
     intervalMs: options.statusIntervalMs,
@@ -113,8 +141,10 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
   const { podFence } = options;
   const admission = new AdmissionPolicyController({
     cache, writer, metrics, log: log.child({ controller: 'admission-policies' }),
+    types: queueOn ? [MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS] : [],
     renderers: [
       ...(options.buildFence ? [() => renderFencePolicy(options.fenceExemptUsers)] : []),
+      ...(queueOn ? [renderHoldPolicy] : []),
       // Tekton mounts the build ServiceAccount's credential Secrets: those every policy names.
       ...(podFence ? [() => renderBuildPodFence({
         ...podFence, secretNames: buildNamespaces.caches.policies.list().flatMap((p) => p.spec.serviceAccount?.secrets ?? []),
@@ -126,5 +156,6 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
   manager.add(status);
   manager.add(retention);
   manager.add(admission);
-  return { buildNamespaces, status, retention, tracker, guard, admission };
+  if (buildQueue) manager.add(buildQueue);
+  return { buildNamespaces, status, retention, tracker, guard, admission, buildQueue };
 }

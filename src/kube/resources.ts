@@ -27,12 +27,15 @@ export const PIPELINE_RUNS = known('tekton.dev/v1', 'PipelineRun', 'pipelineruns
 export const VALIDATING_ADMISSION_POLICIES = known('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false);
 export const VALIDATING_ADMISSION_POLICY_BINDINGS =
   known('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', false);
+export const MUTATING_ADMISSION_POLICIES = known('admissionregistration.k8s.io/v1', 'MutatingAdmissionPolicy', 'mutatingadmissionpolicies', false);
+export const MUTATING_ADMISSION_POLICY_BINDINGS =
+  known('admissionregistration.k8s.io/v1', 'MutatingAdmissionPolicyBinding', 'mutatingadmissionpolicybindings', false);
 export const BUILD_QUOTA_POLICIES = known('builds.toolforge.org/v1alpha1', 'BuildQuotaPolicy', 'buildquotapolicies', false);
 
 const byKind = new Map(
   [NAMESPACES, RESOURCE_QUOTAS, LIMIT_RANGES, SERVICE_ACCOUNTS, SECRETS, CONFIG_MAPS, EVENTS, ROLE_BINDINGS,
     NETWORK_POLICIES, LEASES, PIPELINE_RUNS, VALIDATING_ADMISSION_POLICIES, VALIDATING_ADMISSION_POLICY_BINDINGS,
-    BUILD_QUOTA_POLICIES].map((r) => [`${r.apiVersion}/${r.kind}`, r]),
+    MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS, BUILD_QUOTA_POLICIES].map((r) => [`${r.apiVersion}/${r.kind}`, r]),
 );
 
 /** The collection path, across all namespaces when namespace is undefined. */

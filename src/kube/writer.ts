@@ -12,9 +12,20 @@ export interface ObjectWriter {
   applyStatus<T extends KubeObject>(obj: T): Promise<T>;
   delete(type: ResourceType, obj: KubeObject): Promise<void>;
   mergePatch(type: ResourceType, obj: KubeObject, patch: unknown): Promise<KubeObject>;
+  jsonPatch(type: ResourceType, obj: KubeObject, operations: readonly JsonPatchOperation[]): Promise<KubeObject>;
   /** A deletion the mass-deletion guard holds back: nothing is written; `plan` lists it. */
   held?(type: ResourceType, obj: KubeObject): void;
 }
+
+/** One RFC 6902 operation; `test` makes the whole patch conditional on what is stored. */
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+/** A JSON pointer's reference token (RFC 6901): a key such as `builds.toolforge.org/queue` in a path. */
+export const pointerToken = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 export class Writer implements ObjectWriter {
   constructor(
@@ -70,6 +81,18 @@ export class Writer implements ObjectWriter {
       query: { fieldManager: FIELD_MANAGER, dryRun: this.dryRun ? 'All' : undefined },
       body: patch,
       contentType: 'application/merge-patch+json',
+    });
+  }
+
+  /**
+   * A JSON patch: a change that must apply to exactly the state seen (its `test` operations),
+   * or not at all (the API server answers 422 when a test fails).
+   */
+  async jsonPatch(type: ResourceType, obj: KubeObject, operations: readonly JsonPatchOperation[]): Promise<KubeObject> {
+    return this.client.request<KubeObject>('PATCH', objectPath(type, obj.metadata.name, obj.metadata.namespace), {
+      query: { fieldManager: FIELD_MANAGER, dryRun: this.dryRun ? 'All' : undefined },
+      body: operations,
+      contentType: 'application/json-patch+json',
     });
   }
 

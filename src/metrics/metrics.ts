@@ -55,6 +55,11 @@ export interface OperatorMetrics {
   /** 1 while a replicated kind and namespace that a policy names cannot be listed. */
   /** Events not sent because their object already had its share (reason = rate_limited). */
   eventsDropped: Counter<'reason'>;
+  /** The build queue, cluster-wide (no tool label: thousands of tools). */
+  buildsQueued: Gauge;
+  buildsRunning: Gauge;
+  buildsStarted: Counter;
+  buildQueueWait: Histogram;
 }
 
 export interface MetricsOptions {
@@ -207,6 +212,27 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
       labelNames: ['reason'] as const,
       registers,
     }),
+    buildsQueued: new Gauge({
+      name: `${PREFIX}builds_queued`,
+      help: 'PipelineRuns held in the build queue, waiting their turn, across all build namespaces',
+      registers,
+    }),
+    buildsRunning: new Gauge({
+      name: `${PREFIX}builds_running`,
+      help: 'PipelineRuns started and not finished, across all build namespaces (what the cluster-wide cap counts)',
+      registers,
+    }),
+    buildsStarted: new Counter({
+      name: `${PREFIX}builds_started_total`,
+      help: 'Held PipelineRuns the build queue started',
+      registers,
+    }),
+    buildQueueWait: new Histogram({
+      name: `${PREFIX}build_queue_wait_seconds`,
+      help: 'Time from a PipelineRun\'s creation to the build queue starting it',
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    }),
   };
 
   // Series that exist from the start, so rate() and absent() queries work before the first event.
@@ -214,6 +240,8 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
   metrics.deletionHoldActive.set(0);
   metrics.leader.set(0);
   metrics.eventsDropped.inc({ reason: 'rate_limited' }, 0);
+  metrics.buildsQueued.set(0);
+  metrics.buildsRunning.set(0);
   return metrics;
 }
 

@@ -72,7 +72,10 @@ export interface EffectivePolicy {
   networkPolicy?: NetworkPolicySection;
   /** Objects to copy into the build namespace; [] when no policy sets any. */
   replicate: EffectiveReplicateEntry[];
-  /** PipelineRun retention; unset counts mean 4 succeeded and 2 failed (src/render/retention.ts), an unset TTL none. */
+  /**
+   * PipelineRun retention (unset counts mean 4 succeeded and 2 failed, src/render/retention-decision.ts;
+   * an unset TTL none) and the build queue's maxRunning (unset: what fits the quota, src/render/build-queue.ts).
+   */
   builds: Omit<BuildsSection, 'fence'>;
   /** What a PipelineRun may hold (src/render/fence.ts renders it), never unset. */
   fence: EffectiveFence;
@@ -134,12 +137,19 @@ export function effectivePolicy(
   // override must not reset the counts.
   let builds: Omit<BuildsSection, 'fence'> | undefined;
   for (const p of layers) {
-    const { fence: _fence, ...retention } = p.spec.builds ?? {};
+    const { fence: _fence, maxRunning: _maxRunning, ...retention } = p.spec.builds ?? {};
     if (Object.values(retention).some((v) => v != null)) {
       contributors.add(p.metadata.name);
       builds = structuredClone(retention);
       break;
     }
+  }
+  // The build queue's per-tool cap on its own, like the fence: a per-tool override of the
+  // cap must not reset retention, nor a retention override the cap.
+  const maxRunningFrom = layers.find((p) => p.spec.builds?.maxRunning != null);
+  if (maxRunningFrom) {
+    contributors.add(maxRunningFrom.metadata.name);
+    builds = { ...builds, maxRunning: maxRunningFrom.spec.builds!.maxRunning };
   }
   let scoped: NonNullable<ResourceQuotaSection['scoped']> | undefined;
   for (const p of layers) {

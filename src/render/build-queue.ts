@@ -4,6 +4,7 @@
 // applies what this returns.
 import type { ResourceList } from '../api/types.js';
 import { parseQuantity, type Quantity } from '../api/quantity.js';
+import { PIPELINE_RUN_PENDING } from './build-queue-admission.js';
 
 /** A PipelineRun held in line (`spec.status: PipelineRunPending`). */
 export interface HeldRun {
@@ -133,4 +134,96 @@ export function buildsThatFit(hard: ResourceList | undefined, used: ResourceList
     fit = Math.min(fit, room <= 0n ? 0 : Number(room / need));
   }
   return fit;
+}
+
+/** What the queue reads of a Tekton PipelineRun (tekton.dev/v1); any PipelineRun object fits. */
+export interface QueuedRunView {
+  metadata: { name: string; namespace?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string; annotations?: Record<string, string> };
+  spec?: { status?: string };
+  status?: { startTime?: string; completionTime?: string; conditions?: { type: string; status: string }[] };
+}
+
+/**
+ * Written by the operator: on a held run, its place in line (for the tool to read); on a run it
+ * started, `started <ISO time>`, which is how a restarted operator knows who had the last turns.
+ */
+export const ANNOTATION_QUEUE = 'builds.toolforge.org/queue';
+const STARTED_PREFIX = 'started ';
+const CANCELLED = new Set(['Cancelled', 'CancelledRunFinally', 'StoppedRunFinally']);
+
+/**
+ * Where a run stands in the line: held (waits its turn), running (started, by us or anyone,
+ * and not finished), finished, or gone (deleted, or cancelled before it ever started).
+ */
+export type QueueStanding = 'held' | 'running' | 'finished' | 'gone';
+
+export function queueStanding(run: QueuedRunView): QueueStanding {
+  const succeeded = run.status?.conditions?.find((c) => c.type === 'Succeeded');
+  if (run.status?.completionTime || (succeeded && succeeded.status !== 'Unknown')) return 'finished';
+  if (run.metadata.deletionTimestamp) return 'gone';
+  const wanted = run.spec?.status;
+  if (wanted === PIPELINE_RUN_PENDING) return 'held';
+  if (wanted && CANCELLED.has(wanted) && startedAt(run) === undefined) return 'gone';
+  return 'running';
+}
+
+/** When a run was started (ms since the epoch): by our mark, else by Tekton's startTime. */
+export function startedAt(run: QueuedRunView): number | undefined {
+  const mark = run.metadata.annotations?.[ANNOTATION_QUEUE];
+  for (const time of [mark?.startsWith(STARTED_PREFIX) ? mark.slice(STARTED_PREFIX.length) : undefined, run.status?.startTime]) {
+    const ms = time ? Date.parse(time) : NaN;
+    if (!Number.isNaN(ms)) return ms;
+  }
+  return undefined;
+}
+
+export const startedMark = (now: number): string => `${STARTED_PREFIX}${new Date(now).toISOString()}`;
+
+/** Used when no policy sets maxRunning and the quota bounds nothing: builds-api's parallel builds. */
+export const DEFAULT_MAX_RUNNING = 4;
+
+/**
+ * One build pod as the quota sees it: `pods: 1` and one container at the LimitRange's
+ * Container defaults (defaultRequest, else default, as the API server fills them in). Tekton
+ * runs a build's tasks one pod at a time, and sizes a pod's steps so that it asks no more
+ * than its largest step, one container's worth.
+ */
+export function buildPodRequest(limits: readonly { type?: string; default?: ResourceList; defaultRequest?: ResourceList }[] | undefined): ResourceList {
+  const per: ResourceList = { pods: '1' };
+  const container = limits?.find((l) => l.type === 'Container');
+  for (const [resource, value] of Object.entries({ ...container?.default, ...container?.defaultRequest })) {
+    per[`requests.${resource}`] = value;
+    per[resource] = value;
+  }
+  for (const [resource, value] of Object.entries(container?.default ?? {})) per[`limits.${resource}`] = value;
+  return per;
+}
+
+/** A tool's cap on running builds: its policy's, else as many as its quota holds at all, else the default. */
+export function toolMaxRunning(maxRunning: number | undefined, hard: ResourceList | undefined, perBuild: ResourceList): number {
+  if (maxRunning !== undefined) return maxRunning;
+  const fit = buildsThatFit(hard, {}, perBuild);
+  return Number.isFinite(fit) ? Math.max(fit, 1) : DEFAULT_MAX_RUNNING;
+}
+
+/**
+ * How many more builds fit in a tool's quota. Usage lags a start (the pod comes later), so the
+ * room is also bounded by the hard limits less what the running builds will ask: otherwise a
+ * burst of starts would outrun the usage and have its pods refused.
+ */
+export function quotaRoom(hard: ResourceList | undefined, used: ResourceList | undefined, perBuild: ResourceList, running: number): number {
+  const byUsage = buildsThatFit(hard, used, perBuild);
+  const byRunning = buildsThatFit(hard, {}, perBuild) - running;
+  return Math.max(Math.min(byUsage, byRunning), 0);
+}
+
+/** The text a held run carries in ANNOTATION_QUEUE: its place, and what it waits for. */
+export function queueMessage(position: LinePosition, clusterRunning: number, clusterMaxRunning: number, maxRunning: number): string {
+  const ahead = `waiting: ${position.aheadForTool} ahead of it for this tool`;
+  switch (position.waitingFor) {
+    case 'tool-limit': return `${ahead}; the tool runs ${maxRunning} of ${maxRunning}`;
+    case 'quota': return `${ahead}; the tool's build-quota has no room`;
+    case 'cluster-limit': return `${ahead}; cluster at ${clusterRunning} of ${clusterMaxRunning}`;
+    default: return ahead;
+  }
 }

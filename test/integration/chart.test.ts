@@ -153,9 +153,14 @@ describe('the Helm chart', () => {
     expect(argsOf(pod.objects)).toEqual(expect.arrayContaining(['--pod-fence-images=registry.example.org/toolforge/,registry.example.org/tekton/nop', '--pod-fence-env=SOURCE_URL']));
   });
 
-  it('refuses the build queue value until the operator has that feature', async () => {
-    const queue = await template(['--set', 'buildQueue.maxRunningBuilds=4']);
-    expect({ code: queue.code, stderr: queue.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('buildQueue.maxRunningBuilds: this version') as string });
+  it('passes the build queue\'s cluster-wide cap as --max-running-builds, 0 included, and none by default', async () => {
+    const argsOf = (objects: KubeObject[]) => (objects.find((o) => o.kind === 'Deployment') as unknown as
+      { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
+    expect(argsOf((await template()).objects).filter((a) => a.startsWith('--max-running-builds'))).toEqual([]);
+    for (const cap of ['4', '0']) {
+      const queue = await template(['--set', `buildQueue.maxRunningBuilds=${cap}`]);
+      expect(argsOf(queue.objects)).toEqual(expect.arrayContaining([`--max-running-builds=${cap}`]));
+    }
   });
 
   it("deploys with the helmfile example: each environment's values make a chart render with a valid policy", async () => {

@@ -66,7 +66,7 @@ describe('run flags', () => {
       '--log-level=debug', '--metrics-bind-address=127.0.0.1:9090', '--health-probe-bind-address=:9091', '--leader-elect=false',
       '--leader-election-namespace=ops', '--leader-election-id=bno', '--leader-election-lease-duration=30s',
       '--leader-election-renew-deadline=20s', '--leader-election-retry-period=500ms', '--shutdown-timeout=1m',
-      '--request-timeout=45s',
+      '--request-timeout=45s', '--max-running-builds=12',
       '--fence-exempt-users=system:serviceaccount:t:tekton, ops',
       '--pod-fence-images=r.example/toolforge/,r.example/tekton/nop', '--pod-fence-root-images=r.example/toolforge/root', '--pod-fence-env=A,B',
     ], { BNO_WORKERS: '99' }, undefined);
@@ -76,6 +76,7 @@ describe('run flags', () => {
       leaderElectionNamespace: 'ops', leaderElectionName: 'bno', leaseDurationSeconds: 30, renewDeadlineSeconds: 20,
       retryPeriodSeconds: 0.5, shutdownTimeoutSeconds: 60, requestTimeoutSeconds: 45, fenceExemptUsers: ['system:serviceaccount:t:tekton', 'ops'],
       podFenceImages: ['r.example/toolforge/', 'r.example/tekton/nop'], podFenceRootImages: ['r.example/toolforge/root'], podFenceEnv: ['A', 'B'],
+      maxRunningBuilds: 12,
     });
 
     const env = Object.fromEntries(RUN_FLAGS.filter((f) => f.env).map((f) => [f.env!, {
@@ -83,13 +84,14 @@ describe('run flags', () => {
       'metrics-bind-address': ':1', 'health-probe-bind-address': ':2', 'leader-elect': 'false', 'leader-election-namespace': 'x',
       'leader-election-id': 'y', 'leader-election-lease-duration': '9', 'leader-election-renew-deadline': '6s',
       'leader-election-retry-period': '1s', 'shutdown-timeout': '5s', 'request-timeout': '0', 'fence-exempt-users': 'tekton',
-      'pod-fence-images': 'r.example/b', 'pod-fence-root-images': '', 'pod-fence-env': 'SOURCE_URL',
+      'pod-fence-images': 'r.example/b', 'pod-fence-root-images': '', 'pod-fence-env': 'SOURCE_URL', 'max-running-builds': '0',
     }[f.flag]!]));
     expect(parseRunConfig([], env, undefined)).toEqual({
       workers: 4, relistIntervalSeconds: 0, deletionGuardShare: 0.5, deletionGuardCount: 2, logLevel: 'warn',
       metricsAddress: ':1', healthAddress: ':2', leaderElect: false, leaderElectionNamespace: 'x', leaderElectionName: 'y',
       leaseDurationSeconds: 9, renewDeadlineSeconds: 6, retryPeriodSeconds: 1, shutdownTimeoutSeconds: 5,
       requestTimeoutSeconds: 0, fenceExemptUsers: ['tekton'], podFenceImages: ['r.example/b'], podFenceRootImages: [], podFenceEnv: ['SOURCE_URL'],
+      maxRunningBuilds: 0,
     });
   });
 
@@ -269,7 +271,7 @@ describe('status', () => {
         {
           tool: ready, buildNamespace: buildNs, ready: 'yes',
           pods: { used: '1', hard: '3' }, cpu: { used: '100m', hard: '1500m' }, memory: { used: '128Mi', hard: '2Gi' },
-          ...(tekton ? { runningBuilds: 1 } : {}),
+          ...(tekton ? { runningBuilds: 1, queuedBuilds: 0 } : {}),
         },
       ]);
       return tools;
@@ -279,9 +281,9 @@ describe('status', () => {
     const table = await runCli(['status', '--kubeconfig', kubeconfig, '--tool', ready, '--tool', tooLong]);
     expect(table.code).toBe(0);
     const lines = table.stdout.split('\n');
-    expect(lines[0]).toMatch(/^TOOL\s+BUILD NAMESPACE\s+READY\s+PODS\s+CPU\s+MEMORY\s+RUNNING BUILDS$/);
-    expect(lines.find((l) => l.startsWith(`${ready} `))).toMatch(new RegExp(`^${ready}\\s+${buildNs}\\s+yes\\s+1/3\\s+100m/1500m\\s+128Mi/2Gi\\s+${tekton ? 1 : '-'}$`));
-    expect(lines.find((l) => l.startsWith(`${tooLong} `))).toMatch(/\s+-\s+skipped \(ToolNameTooLong\)\s+-\s+-\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^TOOL\s+BUILD NAMESPACE\s+READY\s+PODS\s+CPU\s+MEMORY\s+RUNNING BUILDS\s+QUEUED BUILDS$/);
+    expect(lines.find((l) => l.startsWith(`${ready} `))).toMatch(new RegExp(`^${ready}\\s+${buildNs}\\s+yes\\s+1/3\\s+100m/1500m\\s+128Mi/2Gi\\s+${tekton ? '1\\s+0' : '-\\s+-'}$`));
+    expect(lines.find((l) => l.startsWith(`${tooLong} `))).toMatch(/\s+-\s+skipped \(ToolNameTooLong\)\s+-\s+-\s+-\s+-\s+-$/);
     expect(table.stdout).toContain('1 tool(s), 1 ready; 1 tool namespace(s) skipped');
   });
 

@@ -1,7 +1,11 @@
 // The build queue's decision, case by case: FIFO within a tool, round-robin across tools
 // (fewest running first), each tool's cap, its quota's room and the cluster's cap.
 import type { ResourceList } from '../../src/api/types.js';
-import { buildsThatFit, decideStarts, type HeldRun, type ToolLine } from '../../src/render/build-queue.js';
+import {
+  ANNOTATION_QUEUE, buildPodRequest, buildsThatFit, decideStarts, queueMessage, queueStanding, quotaRoom, startedAt, startedMark, toolMaxRunning,
+  type HeldRun, type QueuedRunView, type ToolLine,
+} from '../../src/render/build-queue.js';
+import { pointerToken } from '../../src/kube/writer.js';
 
 const run = (tool: string, n: number, createdAt = n): HeldRun => ({ namespace: `image-build-${tool}`, name: `${tool}-${n}`, uid: `${tool}-${n}`, createdAt });
 const line = (tool: string, held: number, extra: Partial<ToolLine> = {}): ToolLine => ({
@@ -81,5 +85,73 @@ describe('buildsThatFit', () => {
     { name: 'usage unknown yet counts as none', hard: { pods: '4' }, used: undefined, per: { pods: '2' }, want: 2 },
   ])('$name', ({ hard, used, per, want }) => {
     expect(buildsThatFit(hard, used, per)).toBe(want);
+  });
+});
+
+describe('queueStanding', () => {
+  const at = '2026-01-01T00:00:00Z';
+  const view = (spec: QueuedRunView['spec'], status: QueuedRunView['status'] = {}, annotations?: Record<string, string>): QueuedRunView =>
+    ({ metadata: { name: 'r', ...(annotations ? { annotations } : {}) }, spec, status });
+  it.each<{ name: string; run: QueuedRunView; want: string }>([
+    { name: 'held', run: view({ status: 'PipelineRunPending' }), want: 'held' },
+    { name: 'started by us or anyone: no status asked for', run: view({}), want: 'running' },
+    { name: 'running until Succeeded is no longer Unknown', run: view({}, { conditions: [{ type: 'Succeeded', status: 'Unknown' }] }), want: 'running' },
+    { name: 'finished by its condition', run: view({}, { conditions: [{ type: 'Succeeded', status: 'False' }] }), want: 'finished' },
+    { name: 'finished by its completion time', run: view({}, { completionTime: at }), want: 'finished' },
+    { name: 'cancelled while held: leaves the line', run: view({ status: 'Cancelled' }), want: 'gone' },
+    { name: 'cancelled after we started it: running until Tekton ends it', run: view({ status: 'Cancelled' }, {}, { [ANNOTATION_QUEUE]: startedMark(0) }), want: 'running' },
+    { name: 'cancelled after Tekton started it', run: view({ status: 'Cancelled' }, { startTime: at }), want: 'running' },
+    { name: 'being deleted', run: { ...view({ status: 'PipelineRunPending' }), metadata: { name: 'r', deletionTimestamp: at } }, want: 'gone' },
+  ])('$name', ({ run, want }) => {
+    expect(queueStanding(run)).toBe(want);
+  });
+
+  it('reads the start from our mark, else from Tekton, else not at all', () => {
+    expect(startedAt({ metadata: { name: 'r', annotations: { [ANNOTATION_QUEUE]: startedMark(5_000) } } })).toBe(5_000);
+    expect(startedAt({ metadata: { name: 'r', annotations: { [ANNOTATION_QUEUE]: 'waiting: 0 ahead' } }, status: { startTime: '1970-01-01T00:00:07Z' } })).toBe(7_000);
+    expect(startedAt({ metadata: { name: 'r' } })).toBeUndefined();
+  });
+});
+
+describe('the quota side of the line', () => {
+  const limits = [{ type: 'Container', default: { cpu: '1', memory: '1Gi' }, defaultRequest: { cpu: '500m' } }];
+  it('asks one pod at the Container defaults, defaultRequest falling back to default', () => {
+    expect(buildPodRequest(limits)).toEqual({
+      pods: '1', cpu: '500m', memory: '1Gi', 'requests.cpu': '500m', 'requests.memory': '1Gi', 'limits.cpu': '1', 'limits.memory': '1Gi',
+    });
+    expect(buildPodRequest(undefined)).toEqual({ pods: '1' });
+  });
+
+  it.each([
+    { name: 'the policy\'s cap wins', maxRunning: 3, hard: { pods: '8' }, want: 3 },
+    { name: 'unset: what the quota holds', maxRunning: undefined, hard: { pods: '4', 'requests.cpu': '4' }, want: 4 },
+    { name: 'unset: the tightest resource', maxRunning: undefined, hard: { 'requests.cpu': '1' }, want: 2 },
+    { name: 'unset and unbounded: the default', maxRunning: undefined, hard: { 'count/pipelineruns.tekton.dev': '20' }, want: 4 },
+    { name: 'a quota too small for one build still lets one run (the quota refuses its pod)', maxRunning: undefined, hard: { pods: '0' }, want: 1 },
+  ] as { name: string; maxRunning?: number; hard: ResourceList; want: number }[])('toolMaxRunning: $name', ({ maxRunning, hard, want }) => {
+    expect(toolMaxRunning(maxRunning, hard, buildPodRequest(limits))).toBe(want);
+  });
+
+  it('bounds the room by usage and by the running builds whose pods the usage does not show yet', () => {
+    const per = buildPodRequest(limits);
+    expect(quotaRoom({ pods: '4' }, { pods: '1' }, per, 1)).toBe(3);
+    expect(quotaRoom({ pods: '4' }, { pods: '0' }, per, 3)).toBe(1);
+    expect(quotaRoom({ pods: '4' }, { pods: '4' }, per, 0)).toBe(0);
+    expect(quotaRoom({}, {}, per, 10)).toBe(Infinity);
+  });
+});
+
+describe('queueMessage', () => {
+  it.each([
+    { position: { aheadForTool: 3, waitingFor: 'cluster-limit' as const }, want: 'waiting: 3 ahead of it for this tool; cluster at 40 of 40' },
+    { position: { aheadForTool: 0, waitingFor: 'tool-limit' as const }, want: 'waiting: 0 ahead of it for this tool; the tool runs 2 of 2' },
+    { position: { aheadForTool: 1, waitingFor: 'quota' as const }, want: 'waiting: 1 ahead of it for this tool; the tool\'s build-quota has no room' },
+  ])('$want', ({ position, want }) => {
+    expect(queueMessage(position, 40, 40, 2)).toBe(want);
+  });
+
+  it('escapes the annotation key for a JSON patch path', () => {
+    expect(pointerToken(ANNOTATION_QUEUE)).toBe('builds.toolforge.org~1queue');
+    expect(pointerToken('a~b/c')).toBe('a~0b~1c');
   });
 });

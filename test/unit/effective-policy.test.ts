@@ -107,6 +107,20 @@ describe('effectivePolicy', () => {
       },
     },
     {
+      name: 'builds.maxRunning layered on its own: an override of the cap keeps the retention, and a retention override the cap',
+      policies: [
+        bqp('default', { builds: { keepSuccessful: 3, maxRunning: 2 } }),
+        bqp('more-builds', { priority: 5, tools: ['a'], builds: { maxRunning: 6 } }),
+        bqp('keep-more', { priority: 9, tools: ['a'], builds: { keepFailed: 5 } }),
+      ],
+      want: { sources: ['keep-more', 'more-builds'], builds: { keepFailed: 5, maxRunning: 6 } },
+    },
+    {
+      name: 'builds.maxRunning unset everywhere stays unset (the queue derives it from the quota)',
+      policies: [bqp('default', { builds: { keepSuccessful: 3 } })],
+      want: { sources: ['default'], builds: { keepSuccessful: 3 } },
+    },
+    {
       name: 'an override with an empty limits list removes the LimitRange',
       policies: [
         bqp('default', { limitRange: { limits: [{ type: 'Container', max: { cpu: '2' } }] } }),

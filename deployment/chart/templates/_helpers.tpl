@@ -44,7 +44,4 @@ labels are set here.
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) -}}
 {{- fail "replicas > 1 needs leaderElection.enabled: without the Lease, every replica would reconcile" -}}
 {{- end -}}
-{{- if not (kindIs "invalid" .Values.buildQueue.maxRunningBuilds) -}}
-{{- fail "buildQueue.maxRunningBuilds: this version of the operator has no build queue setting yet" -}}
-{{- end -}}
 {{- end }}

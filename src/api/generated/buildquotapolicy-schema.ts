@@ -1406,6 +1406,13 @@ export const BUILD_QUOTA_POLICY_SCHEMA: JSONSchemaProps = {
               "minimum": 0,
               "maximum": 31622400
             },
+            "maxRunning": {
+              "description": "How many of the tool's PipelineRuns the build queue lets run at once (started and not finished); the rest wait in line, held. Taken on its own from the highest-priority policy that sets it. Unset, it is as many builds as the tool's build-quota has room for (its hard limits over one build pod at the LimitRange defaults, so pods: 4 gives 4, as many as builds-api allows in parallel), or 4 when the quota bounds nothing: the quota is what a tool may use, so a separate default could only leave quota idle or let builds be refused by it.",
+              "type": "integer",
+              "format": "int32",
+              "minimum": 1,
+              "maximum": 1000
+            },
             "fence": {
               "description": "What a PipelineRun in the build namespace may hold, enforced by the API server (a ValidatingAdmissionPolicy with per-namespace parameters). Each field is taken from the highest-priority matching policy that sets it; params are merged by name. Unset fields give the strict Toolforge allowlist for the replicated Pipelines.",
               "type": "object",
