@@ -100,6 +100,8 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
     intervalMs: options.statusIntervalMs,
     firstPassDone: () => buildNamespaces.firstPassDone,
     retentionMessage: () => retentionMessage,
+    unavailableSources: (policy) => buildNamespaces.unavailableSources(policy),
+    unsyncedSources: () => buildNamespaces.unsyncedSources,
   });
   const admission = new AdmissionPolicyController({
     cache, writer, metrics, log: log.child({ controller: 'admission-policies' }),
