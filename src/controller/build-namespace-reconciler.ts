@@ -25,6 +25,9 @@ import type { ToolStatusTracker } from './policy-status.js';
 import type { ReplicationSources } from './replication.js';
 import { renderReplicas, type ReplicaProblem } from '../render/replicas.js';
 
+/** The pending state of a tool whose replication source has not synced yet. */
+export const REASON_SOURCE_PENDING = 'ReplicationSourcePending';
+
 /** How often a tool whose deletion is held back looks again. */
 const HELD_RECHECK_MS = 15_000;
 
@@ -181,11 +184,18 @@ export class Reconciler {
     const leftovers = buildNamespaces.filter((ns) => ns.metadata.name !== nsName);
     if (leftovers.length) await this.collect(tool, leftovers, this.deps.caches.policies.list(), log);
 
-    if (replicas.problems.length) {
-      const message = replicas.problems.map((p) => p.message).join('; ');
-      status.set(tool, { state: 'failed', matched, reason: replicas.problems[0]!.reason, message });
+    const reported = replicas.problems.filter((p) => p.reason !== 'SourcePending');
+    if (reported.length) {
+      const message = reported.map((p) => p.message).join('; ');
+      status.set(tool, { state: 'failed', matched, reason: reported[0]!.reason, message });
       log.warn('replication incomplete; other objects reconciled, existing copies kept', { problems: message });
-      await events.record(targetOf(toolNs), 'Warning', replicas.problems[0]!.reason, message);
+      await events.record(targetOf(toolNs), 'Warning', reported[0]!.reason, message);
+      return undefined;
+    }
+    if (replicas.problems.length) {
+      // No wait here: the source's sync (or its failure, or the bound) enqueues the tool again.
+      const message = replicas.problems.map((p) => p.message).join('; ');
+      status.set(tool, { state: 'pending', matched, reason: REASON_SOURCE_PENDING, message });
       return undefined;
     }
     status.set(tool, { state: 'ready', matched });

@@ -22,10 +22,10 @@ import type { Runnable } from '../runtime/manager.js';
 import { runWorkers } from '../runtime/workers.js';
 import { defaultControllerRateLimiter } from '../runtime/workqueue/rate-limiters.js';
 import { RateLimitingQueue } from '../runtime/workqueue/rate-limiting-queue.js';
-import { BY_MANAGED, BY_NAMESPACE, BY_TOOL, Reconciler, type Caches } from './build-namespace-reconciler.js';
+import { BY_MANAGED, BY_NAMESPACE, BY_TOOL, REASON_SOURCE_PENDING, Reconciler, type Caches } from './build-namespace-reconciler.js';
 import type { DeletionGuard } from './deletion-guard.js';
 import { objectKey, RecentWrites } from './recent-writes.js';
-import { ReplicationSources } from './replication.js';
+import { ReplicationSources, sourceKey, type SourceRef, type UnavailableSource } from './replication.js';
 import type { ToolStatusTracker } from './policy-status.js';
 
 /** The managed namespaced kinds, watched by our label only. */
@@ -75,13 +75,21 @@ export class BuildNamespaceController implements Runnable {
     for (const type of MANAGED_TYPES) this.watchManaged(type);
 
     this.queue = new RateLimitingQueue({ rateLimiter: defaultControllerRateLimiter(), metrics: queueMetrics(deps.metrics, CONTROLLER) });
-    this.sources = new ReplicationSources(deps.types, (type, namespace) => {
-      const informer = cache.informer<KubeObject>(type, { namespace });
-      informer.onChange((_t, obj) => {
-        for (const tool of this.toolsReplicating(type, obj.metadata.namespace ?? '')) this.queue.add(tool);
-      });
-      return informer;
-    }, (type) => this.watchManaged(type));
+    this.sources = new ReplicationSources({
+      types: deps.types,
+      watchSource: (type, namespace) => {
+        const informer = cache.informer<KubeObject>(type, { namespace });
+        informer.onChange((_t, obj) => {
+          for (const tool of this.toolsReplicating({ ...type, namespace: obj.metadata.namespace ?? '' })) this.queue.add(tool);
+        });
+        return informer;
+      },
+      watchCopies: (type) => this.watchManaged(type),
+      forgetSource: (informer) => cache.remove(informer),
+      onStateChange: (ref) => {
+        for (const tool of this.toolsReplicating(ref)) this.queue.add(tool);
+      },
+    });
     this.reconciler = new Reconciler({
       caches: this.caches,
       writer: deps.writer,
@@ -107,6 +115,7 @@ export class BuildNamespaceController implements Runnable {
       // annotation (a lifted deletion hold) can change what a tool should have.
       if (type === 'update' && old && old.metadata.generation === policy.metadata.generation &&
         JSON.stringify(old.metadata.annotations ?? {}) === JSON.stringify(policy.metadata.annotations ?? {})) return;
+      this.watchReplicationSources();
       for (const tool of this.toolsOfPolicy(policy, old)) this.queue.add(tool);
       deps.onPolicyChanged?.();
     });
@@ -131,11 +140,10 @@ export class BuildNamespaceController implements Runnable {
   }
 
   /** Tools whose policies copy objects of this kind from this namespace. */
-  private toolsReplicating(type: ResourceType, namespace: string): string[] {
+  private toolsReplicating(source: SourceRef): string[] {
     const tools = new Set<string>();
     for (const policy of this.caches.policies.list()) {
-      const copies = (policy.spec.replicate ?? []).some((e) =>
-        (e.apiVersion ?? 'v1') === type.apiVersion && e.kind === type.kind && e.namespace === namespace);
+      const copies = replicateEntries(policy).some((e) => sourceKey(e) === sourceKey(source));
       if (copies) for (const tool of this.toolsOfPolicy(policy)) tools.add(tool);
     }
     return [...tools];
@@ -173,18 +181,40 @@ export class BuildNamespaceController implements Runnable {
     return [...tools];
   }
 
-  /**
-   * Watches the sources and copies of the kinds the policies replicate, so that the first
-   * reconciles already compare against full caches.
-   */
-  async prepareReplication(): Promise<void> {
-    await this.sources.prepare(this.caches.policies.list().flatMap((p) => p.spec.replicate ?? []).map((e) => ({ ...e, apiVersion: e.apiVersion ?? 'v1' })));
+  /** Watches what the policies replicate from, and stops watching what none names any more. */
+  private watchReplicationSources(): void {
+    const entries = this.caches.policies.list().flatMap(replicateEntries);
+    this.sources.watch(entries);
+    this.sources.retain(entries);
   }
 
-  /** Enqueues every tool and starts the workers; the manager calls it once the cache synced. */
+  /**
+   * Waits (bounded) until every source the policies replicate from has synced or been found
+   * unavailable: `plan` reconciles each tool once and should not see a source still listing.
+   */
+  async prepareReplication(): Promise<void> {
+    this.watchReplicationSources();
+    await this.sources.settled(this.caches.policies.list().flatMap(replicateEntries));
+  }
+
+  /** The sources this policy replicates from that cannot be read now. */
+  unavailableSources(policy: BuildQuotaPolicy): UnavailableSource[] {
+    return this.sources.unavailable(replicateEntries(policy));
+  }
+
+  /** How many sources the policies replicate from have not synced. */
+  get unsyncedSources(): number {
+    return this.sources.unsyncedCount;
+  }
+
+  /**
+   * Enqueues every tool and starts the workers; the manager calls it once the cache synced.
+   * Replication sources are not waited for: a tool whose source is still listing is
+   * reconciled again when it has.
+   */
   async start(): Promise<void> {
     if (this.workers) return;
-    await this.prepareReplication();
+    this.watchReplicationSources();
     // The hold a previous leader left in force, read before any deletion; its held tools
     // are looked at again even when nothing of them is left, so a hold whose cause is gone ends.
     const held = await this.deps.guard.load().then(() => this.deps.guard.heldTools, (err: unknown) => {
@@ -221,7 +251,9 @@ export class BuildNamespaceController implements Runnable {
     try {
       return await this.reconciler.reconcile(tool, log);
     } finally {
-      this.firstPass.delete(tool);
+      // A tool waiting for its source's first list counts once that is known (bounded):
+      // policy status is not written from a pass that saw the source still listing.
+      if (this.deps.status.get(tool)?.reason !== REASON_SOURCE_PENDING) this.firstPass.delete(tool);
       log.debug('reconciled', { durationMs: Math.round(performance.now() - started) });
     }
   }
@@ -229,6 +261,7 @@ export class BuildNamespaceController implements Runnable {
   async stop(drainTimeoutMs: number): Promise<void> {
     const drained = this.queue.shutDownWithDrain();
     await Promise.race([drained, new Promise((r) => setTimeout(r, drainTimeoutMs).unref())]);
+    this.sources.stop();
     await this.deps.guard.flush().catch((err: unknown) => this.deps.log.warn('deletion guard state not written on shutdown', { error: errorMessage(err) }));
   }
 }
@@ -262,4 +295,9 @@ function canonical(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
   return Object.fromEntries(Object.keys(record).sort().map((k) => [k, canonical(record[k])]));
+}
+
+/** A policy's replicate entries, with the default apiVersion filled in. */
+function replicateEntries(policy: BuildQuotaPolicy): SourceRef[] {
+  return (policy.spec.replicate ?? []).map((e) => ({ apiVersion: e.apiVersion ?? 'v1', kind: e.kind, namespace: e.namespace }));
 }

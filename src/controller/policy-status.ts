@@ -15,6 +15,7 @@ import type { Informer } from '../runtime/informer.js';
 import type { Runnable } from '../runtime/manager.js';
 import { massDeletionAllowed } from './build-namespace-reconciler.js';
 import type { DeletionGuard } from './deletion-guard.js';
+import { sourceKey, type UnavailableSource } from './replication.js';
 
 export type ToolState = 'ready' | 'pending' | 'failed' | 'orphaned';
 
@@ -102,6 +103,7 @@ export function policyConditions(
   retentionOff: string | undefined,
   previous: Condition[] | undefined,
   now: string,
+  unavailableSources: readonly UnavailableSource[] = [],
 ): Condition[] {
   const pending = sum.matchedTools - sum.readyTools - sum.failedTools;
   const ready: Omit<Condition, 'lastTransitionTime'> = sum.failedTools > 0
@@ -118,11 +120,21 @@ export function policyConditions(
   const retention: Omit<Condition, 'lastTransitionTime'> = retentionOff
     ? { type: 'RetentionAvailable', status: 'False', reason: 'TektonNotInstalled', message: retentionOff }
     : { type: 'RetentionAvailable', status: 'True', reason: 'TektonInstalled', message: 'finished PipelineRuns are pruned per spec.builds' };
-  return [ready, degraded, retention].map((c) => {
+  // A source that cannot be listed is named here, whatever each tool's own failure says.
+  const replication: Omit<Condition, 'lastTransitionTime'> = unavailableSources.length
+    ? { type: 'ReplicationSourcesAvailable', status: 'False', reason: 'ReplicationSourceUnavailable', message: unavailableMessage(unavailableSources) }
+    : { type: 'ReplicationSourcesAvailable', status: 'True', reason: 'SourcesSynced', message: 'every replicated source is watched' };
+  return [ready, degraded, retention, replication].map((c) => {
     const before = previous?.find((p) => p.type === c.type);
     const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : now;
     return { ...c, observedGeneration: generation, lastTransitionTime };
   });
+}
+
+/** One line per source that cannot be read: which kind in which namespace, and the API's answer. */
+export function unavailableMessage(sources: readonly UnavailableSource[]): string {
+  return sources.map((s) => `${s.ref.apiVersion} ${s.ref.kind} in ${s.ref.namespace}: ${s.message}`).join('; ') +
+    '; the tools replicating it keep their existing copies';
 }
 
 /** Whether two statuses differ in anything but transition times. */
@@ -150,11 +162,17 @@ export interface PolicyStatusDeps {
   firstPassDone: () => boolean;
   /** Why build retention is off (Tekton not installed), or undefined while it is on. */
   retentionMessage: () => string | undefined;
+  /** The sources this policy replicates from that cannot be read now. */
+  unavailableSources: (policy: BuildQuotaPolicy) => UnavailableSource[];
+  /** How many replication sources have not synced: the gauge. */
+  unsyncedSources: () => number;
 }
 
 export class PolicyStatusController implements Runnable {
   readonly name = 'policystatus';
   private timer?: NodeJS.Timeout;
+  /** "policy|source|cause" already told in an Event: one Event per cause, until it is gone. */
+  private readonly toldUnavailable = new Set<string>();
 
   constructor(private readonly deps: PolicyStatusDeps) {}
 
@@ -169,6 +187,7 @@ export class PolicyStatusController implements Runnable {
   /** Writes each policy's status where it changed; coalesced to one pass per interval. */
   async flushStatus(): Promise<void> {
     // Before every tool has been reconciled once, the sums count only some of them.
+    this.deps.metrics.replicationSourcesUnsynced.set(this.deps.unsyncedSources());
     if (!this.deps.firstPassDone()) return;
     const holdActive = this.deps.guard.active;
     this.deps.metrics.deletionHoldActive.set(holdActive ? 1 : 0);
@@ -179,11 +198,14 @@ export class PolicyStatusController implements Runnable {
     const now = new Date().toISOString();
     const lifted = massDeletionAllowed(policies);
     const hold = holdActive && !lifted ? this.holdMessage() : undefined;
+    const told = new Set<string>();
     for (const policy of policies) {
       const sum = sums.get(policy.metadata.name)!;
+      const unavailable = this.deps.unavailableSources(policy);
+      await this.tellUnavailable(policy, unavailable, told);
       const status: BuildQuotaPolicyStatus = {
         observedGeneration: policy.metadata.generation,
-        conditions: policyConditions(sum, policy.metadata.generation, hold, this.deps.retentionMessage(), policy.status?.conditions, now),
+        conditions: policyConditions(sum, policy.metadata.generation, hold, this.deps.retentionMessage(), policy.status?.conditions, now, unavailable),
         matchedTools: sum.matchedTools,
         readyTools: sum.readyTools,
         failedTools: sum.failedTools,
@@ -210,6 +232,24 @@ export class PolicyStatusController implements Runnable {
       } catch (err) {
         this.deps.log.warn('policy status not written', { policy: policy.metadata.name, error: errorMessage(err) });
       }
+    }
+  }
+
+  /** A Warning Event on the policy for each source newly unavailable, or unavailable for a new cause. */
+  private async tellUnavailable(policy: BuildQuotaPolicy, unavailable: UnavailableSource[], told: Set<string>): Promise<void> {
+    for (const source of unavailable) {
+      const key = `${policy.metadata.name}|${sourceKey(source.ref)}|${source.cause}`;
+      told.add(key);
+      if (this.toldUnavailable.has(key)) continue;
+      this.toldUnavailable.add(key);
+      this.deps.log.warn('replication source unavailable; tools replicating it are not copied to', {
+        policy: policy.metadata.name, source: sourceKey(source.ref), cause: source.cause, error: source.message,
+      });
+      await this.deps.events.record(targetOf(policy), 'Warning', 'ReplicationSourceUnavailable', unavailableMessage([source]));
+    }
+    // A cause that went away may come back: then it is told again.
+    for (const key of this.toldUnavailable) {
+      if (key.startsWith(`${policy.metadata.name}|`) && !told.has(key)) this.toldUnavailable.delete(key);
     }
   }
 

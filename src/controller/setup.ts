@@ -137,6 +137,8 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
     intervalMs: options.statusIntervalMs,
     firstPassDone: () => buildNamespaces.firstPassDone,
     retentionMessage: () => retentionMessage,
+    unavailableSources: (policy) => buildNamespaces.unavailableSources(policy),
+    unsyncedSources: () => buildNamespaces.unsyncedSources,
   });
   const { podFence } = options;
   const admission = new AdmissionPolicyController({

@@ -52,7 +52,8 @@ export interface OperatorMetrics {
   apiWrites: Counter<'verb' | 'kind'>;
   /** Requests the API server refused with 403: the operator's RBAC lacks a rule. */
   forbiddenRequests: Counter<'verb' | 'resource'>;
-  /** 1 while a replicated kind and namespace that a policy names cannot be listed. */
+  /** Replication sources (kind and namespace) a policy names whose cache has not synced. */
+  replicationSourcesUnsynced: Gauge;
   /** Events not sent because their object already had its share (reason = rate_limited). */
   eventsDropped: Counter<'reason'>;
   /** The build queue, cluster-wide (no tool label: thousands of tools). */
@@ -206,6 +207,11 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
       labelNames: ['verb', 'resource'] as const,
       registers,
     }),
+    replicationSourcesUnsynced: new Gauge({
+      name: `${PREFIX}replication_sources_unsynced`,
+      help: 'Replication sources (kind and namespace) named by a policy whose cache has not synced: still listing, forbidden, not served',
+      registers,
+    }),
     eventsDropped: new Counter({
       name: `${PREFIX}events_dropped_total`,
       help: 'Events not sent because their object had used up its burst (a per-object rate limit)',
@@ -239,6 +245,7 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
   for (const state of TOOL_STATES) metrics.tools.set({ state }, 0);
   metrics.deletionHoldActive.set(0);
   metrics.leader.set(0);
+  metrics.replicationSourcesUnsynced.set(0);
   metrics.eventsDropped.inc({ reason: 'rate_limited' }, 0);
   metrics.buildsQueued.set(0);
   metrics.buildsRunning.set(0);

@@ -18,12 +18,13 @@ export interface SourceObject {
 
 export interface ReplicaProblem {
   entry: EffectiveReplicateEntry;
-  reason: 'SourceMissing' | 'SourceUnavailable' | 'SourceNotCopyable';
+  /** SourcePending: the source's cache has not synced yet; nothing to report, only to wait for. */
+  reason: 'SourceMissing' | 'SourceUnavailable' | 'SourceNotCopyable' | 'SourcePending';
   message: string;
 }
 
-/** What the caches know of one source entry: its objects, or why they cannot be read. */
-export type SourceLookup = (entry: EffectiveReplicateEntry) => SourceObject[] | { unavailable: string };
+/** What the caches know of one source entry: its objects, why they cannot be read, or why not yet. */
+export type SourceLookup = (entry: EffectiveReplicateEntry) => SourceObject[] | { unavailable: string } | { pending: string };
 
 // Fields that belong to the source's own life, never to a copy.
 const NOT_CONTENT = new Set(['apiVersion', 'kind', 'metadata', 'status']);
@@ -62,6 +63,10 @@ export function renderReplicas(
   const problems: ReplicaProblem[] = [];
   for (const entry of entries) {
     const found = lookup(entry);
+    if ('pending' in found) {
+      problems.push({ entry, reason: 'SourcePending', message: found.pending });
+      continue;
+    }
     if (!Array.isArray(found)) {
       problems.push({ entry, reason: 'SourceUnavailable', message: `cannot read ${entry.kind} in ${entry.namespace}: ${found.unavailable}` });
       continue;

@@ -6,7 +6,7 @@
 // a watch that ran a while counts as health again.
 import type { KubeClient } from '../kube/client.js';
 import { systemClock, type Clock } from './clock.js';
-import { ApiError, errorMessage, isGone } from '../kube/client.js';
+import { ApiError, errorMessage, isGone, statusCode } from '../kube/client.js';
 import { collectionPath, type ResourceType } from '../kube/resources.js';
 import type { KubeObject, ObjectMeta } from '../api/meta.js';
 
@@ -56,6 +56,7 @@ export class Informer<T extends KubeObject> {
   private readonly indexers = new Map<string, (obj: T) => string[]>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly handlers: ChangeHandler<T>[] = [];
+  private readonly errorHandlers: ((err: unknown) => void)[] = [];
   private resourceVersion = '';
   private stopped = false;
   private abort?: AbortController;
@@ -74,6 +75,8 @@ export class Informer<T extends KubeObject> {
   hasSynced = false;
   /** The last error that stopped a list or watch, cleared by the next good list. */
   lastError?: string;
+  /** The HTTP status of that error, when the API server answered (403, 404, ...). */
+  lastErrorCode?: number;
 
   constructor(
     private readonly client: InformerClient,
@@ -92,6 +95,11 @@ export class Informer<T extends KubeObject> {
 
   onChange(handler: ChangeHandler<T>): void {
     this.handlers.push(handler);
+  }
+
+  /** Told of each error that stopped a list or watch (a 403, an unknown resource, a timeout). */
+  onError(handler: (err: unknown) => void): void {
+    this.errorHandlers.push(handler);
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -140,6 +148,7 @@ export class Informer<T extends KubeObject> {
           await this.relist();
           needList = false;
           this.lastError = undefined;
+          this.lastErrorCode = undefined;
         }
         // stop() may have come while the list was answered: no watch after it.
         if (this.stopped) break;
@@ -158,6 +167,8 @@ export class Informer<T extends KubeObject> {
       } catch (err) {
         if (this.stopped) break;
         this.lastError = errorMessage(err);
+        this.lastErrorCode = statusCode(err);
+        for (const handler of this.errorHandlers) handler(err);
         failures++;
         if (isGone(err)) {
           needList = true;
