@@ -7,6 +7,7 @@ import { startSupervisedControlPlane, type SupervisedControlPlane } from '../env
 import { applyFiles, installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../envtest/install.js';
 import { configFor, eventually } from '../envtest/cluster.js';
 import { repoRoot } from '../envtest/controlplane.js';
+import { runScript } from '../envtest/script.js';
 import { kubectlPath } from '../envtest/kubectl.js';
 import { runCli, startOperatorProcess, writeOperatorKubeconfig, type LogLine, type OperatorProcess } from '../envtest/operator-process.js';
 import { ApiError, errorMessage, KubeClient, loadKubeConfig } from '../src/kube/client.js';
@@ -73,7 +74,7 @@ async function denied(call: Promise<unknown>): Promise<string | undefined> {
   }
 }
 
-async function main(): Promise<void> {
+async function main(untilSignal: () => Promise<void>): Promise<void> {
   say('build-namespace-operator demo: a local control plane, the operator, four tools and a bad one.');
 
   let started = performance.now();
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   step(5, `Started the operator as ServiceAccount ${OPERATOR_NAMESPACE}/${OPERATOR_SERVICE_ACCOUNT}:`);
   say('   node dist/src/cli.js run --kubeconfig <its token> --leader-elect=false --log-level=debug');
   started = performance.now();
-  operator = await startOperatorProcess({ kubeconfig: kubeconfig.path, args: ['--leader-elect=false', '--log-level=debug'], onLine: echoLine });
+  operator = await startOperatorProcess({ kubeconfig: kubeconfig.path, args: ['--leader-elect=false', '--log-level=debug'], onLine: echoLine, buildQueue: true });
 
   const expected = TOOLS.map((t) => buildNamespaceName(t));
   await eventually(async () => {
@@ -261,7 +262,7 @@ The operator's log (and each object it writes) follows.`);
   echoWrites = true;
   // The token lasts an hour; rotate it as the kubelet would (the operator re-reads the file).
   const rotation = setInterval(() => void kubeconfig.refresh().catch((err: unknown) => say(`token rotation failed: ${errorMessage(err)}`)), 30 * 60_000);
-  await new Promise<void>((resolve) => (stopKeeping = resolve));
+  await untilSignal();
   clearInterval(rotation);
   say('');
   await stopAll();
@@ -304,24 +305,4 @@ async function buildFenceDemo(tool: KubeClient, namespace: string): Promise<(spe
   return reason;
 }
 
-let interrupted = false;
-/** Set while --keep waits for Ctrl-C. */
-let stopKeeping: (() => void) | undefined;
-const onSignal = () => {
-  if (stopKeeping) return stopKeeping();
-  if (interrupted) return;
-  interrupted = true;
-  say('\ninterrupted; stopping');
-  void stopAll().finally(() => process.exit(130));
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-
-main().then(
-  () => process.exit(0),
-  async (err: unknown) => {
-    process.stderr.write(`\ndemo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    await stopAll().catch(() => undefined);
-    process.exit(1);
-  },
-);
+runScript('demo', main, stopAll);

@@ -10,6 +10,7 @@ import { BuildCluster, succeeded, type RunObject } from '../envtest/build-cluste
 import { BUILD_COMMAND, missingBinaries, simulationPaths } from '../envtest/build-cluster-paths.js';
 import { eventually } from '../envtest/cluster.js';
 import { repoRoot } from '../envtest/controlplane.js';
+import { runScript } from '../envtest/script.js';
 import { applyFiles, installOperatorPrerequisites } from '../envtest/install.js';
 import { kubectlPath } from '../envtest/kubectl.js';
 import { startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../envtest/operator-process.js';
@@ -68,7 +69,7 @@ async function follow(tool: KubeClient, namespace: string, name: string): Promis
   }, { timeoutMs: 180_000, intervalMs: 250 });
 }
 
-async function main(): Promise<void> {
+async function main(untilSignal: () => Promise<void>): Promise<void> {
   say('build-namespace-operator dev cluster: a local build cluster with the real Tekton, for a build service to try.');
   const missing = missingBinaries(simulationPaths());
   if (missing.length) throw new Error(`not built: ${missing.join(', ')}; run "${BUILD_COMMAND}" (make dev does)`);
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
 
   const kubeconfig = await writeOperatorKubeconfig(cluster.plane.dir, cluster.plane.info);
   started = performance.now();
-  operator = await startOperatorProcess({ kubeconfig: kubeconfig.path, args: ['--leader-elect=false'] });
+  operator = await startOperatorProcess({ kubeconfig: kubeconfig.path, args: ['--leader-elect=false'], buildQueue: true });
   const namespace = await buildNamespaceOf(admin, TOOL);
   await eventually(() => admin.request('GET', objectPath({ apiVersion: 'tekton.dev/v1', kind: 'Pipeline', plural: 'pipelines', namespaced: true }, PIPELINE_NAME, namespace)),
     { timeoutMs: 30_000 });
@@ -151,29 +152,10 @@ async function main(): Promise<void> {
    kubectl -n ${namespace} get pipelineruns,taskruns,pods
 A build service acts as a tool: README "Developing a build service against this".`);
   const rotation = setInterval(() => void kubeconfig.refresh(), 30 * 60_000);
-  await new Promise<void>((resolve) => (stopKeeping = resolve));
+  await untilSignal();
   clearInterval(rotation);
   say('');
   await stopAll();
 }
 
-let stopKeeping: (() => void) | undefined;
-let interrupted = false;
-const onSignal = () => {
-  if (stopKeeping) return stopKeeping();
-  if (interrupted) return;
-  interrupted = true;
-  say('\ninterrupted; stopping');
-  void stopAll().finally(() => process.exit(130));
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-
-main().then(
-  () => process.exit(0),
-  async (err: unknown) => {
-    process.stderr.write(`\ndev cluster failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    await stopAll().catch(() => undefined);
-    process.exit(1);
-  },
-);
+runScript('dev cluster', main, stopAll);

@@ -73,6 +73,12 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Each log line as it comes (the demo prints some). */
   onLine?: (line: LogLine) => void;
+  /**
+   * Keep the build queue on, as `run` does by default. Off unless asked (--max-running-builds=0):
+   * the queue's hold policy is cluster-scoped and outlives the process, so on a cluster that test
+   * files share it would hold every later file's PipelineRuns with nobody to start them.
+   */
+  buildQueue?: boolean;
 }
 
 /** Starts `node dist/src/cli.js run` and resolves once its HTTP endpoints answer. */
@@ -84,6 +90,7 @@ export async function startOperatorProcess(options: StartOptions): Promise<Opera
     `--kubeconfig=${options.kubeconfig}`,
     `--metrics-bind-address=${metricsAddress}`,
     `--health-probe-bind-address=${healthAddress}`,
+    ...(options.buildQueue ? [] : ['--max-running-builds=0']),
     ...(options.args ?? []),
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
 
