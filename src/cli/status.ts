@@ -8,6 +8,7 @@ import {
 } from '../api/types.js';
 import { policiesForTool } from '../policy/index.js';
 import { BUILD_QUOTA_NAME } from '../render/index.js';
+import { FENCE_ANNOTATION_PREFIX } from '../render/fence.js';
 import { queueStanding, type QueuedRunView } from '../render/build-queue.js';
 import type { KubeClient, Query } from '../kube/client.js';
 import type { KubeObject } from '../api/meta.js';
@@ -20,8 +21,9 @@ export const STATUS_HELP = `Usage: build-namespace-operator status [--tool NAME]
 One row per tool that a BuildQuotaPolicy matches or that has a build namespace: the build
 namespace, whether it is ready, its quota in use (used/hard) for pods, requests.cpu and
 requests.memory from the ResourceQuota build-quota, its running builds (PipelineRuns started
-and not finished) and its queued builds (held in the build queue); "-" when the cluster does
-not serve tekton.dev. A tool namespace
+and not finished) and its queued builds (held in the build queue), "-" when the cluster does
+not serve tekton.dev; and the Pipelines its build fence allows (-o json: every parameter of
+the fence, as the build namespace holds them for the API server). A tool namespace
 whose name gives no valid tool name is listed as skipped.
 
 Flags:
@@ -48,6 +50,11 @@ export interface ToolRow {
   runningBuilds?: number;
   /** Held in the build queue, waiting their turn; undefined when tekton.dev is not served. */
   queuedBuilds?: number;
+  /**
+   * The build fence's parameters as the build namespace holds them (what the API server
+   * enforces): pipelines, params, patterns, timeouts, prefixes; undefined without a build namespace.
+   */
+  fence?: Record<string, string>;
 }
 
 export interface QuotaCell {
@@ -157,6 +164,7 @@ export async function collectStatus(client: KubeClient, only?: readonly string[]
       memory: quotaCell(quota, 'requests.memory', 'memory'),
       runningBuilds: runs ? running.get(name) ?? 0 : undefined,
       queuedBuilds: runs ? queued.get(name) ?? 0 : undefined,
+      fence: fenceOf(ns),
     });
   }
   return [...rows.values()]
@@ -164,16 +172,24 @@ export async function collectStatus(client: KubeClient, only?: readonly string[]
     .sort((a, b) => (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0));
 }
 
+/** The fence's parameters, keyed without their annotation prefix. */
+function fenceOf(ns: KubeObject): Record<string, string> {
+  return Object.fromEntries(Object.entries(ns.metadata.annotations ?? {})
+    .filter(([k]) => k.startsWith(FENCE_ANNOTATION_PREFIX))
+    .map(([k, v]) => [k.slice(FENCE_ANNOTATION_PREFIX.length), v]));
+}
+
 const showQuota = (q: QuotaCell | undefined) => (q ? `${q.used ?? '?'}/${q.hard}` : '-');
 
 export function formatStatus(rows: readonly ToolRow[]): string {
   if (rows.length === 0) return 'no tools: no BuildQuotaPolicy matches a tool namespace, and no build namespace exists\n';
   const table = formatTable(
-    ['tool', 'build namespace', 'ready', 'pods', 'cpu', 'memory', 'running builds', 'queued builds'],
+    ['tool', 'build namespace', 'ready', 'pods', 'cpu', 'memory', 'running builds', 'queued builds', 'allowed pipelines'],
     rows.map((r) => [
       r.tool, r.buildNamespace ?? '-', r.reason ? `${r.ready} (${r.reason})` : r.ready,
       showQuota(r.pods), showQuota(r.cpu), showQuota(r.memory), r.runningBuilds === undefined ? '-' : String(r.runningBuilds),
       r.queuedBuilds === undefined ? '-' : String(r.queuedBuilds),
+      r.fence?.pipelines || '-',
     ]),
   );
   const ready = rows.filter((r) => r.ready === 'yes').length;

@@ -16,6 +16,7 @@ import type { Runnable } from '../runtime/manager.js';
 import { massDeletionAllowed } from './build-namespace-reconciler.js';
 import type { DeletionGuard } from './deletion-guard.js';
 import { sourceKey, type UnavailableSource } from './replication.js';
+import type { AdmissionAvailability } from './admission-policies.js';
 
 export type ToolState = 'ready' | 'pending' | 'failed' | 'orphaned';
 
@@ -95,6 +96,9 @@ export class ToolStatusTracker {
   }
 }
 
+/** Whether the admission objects (build fence, build queue hold, pod fence) are in force. */
+export const ADMISSION_CONDITION = 'AdmissionPoliciesInForce';
+
 /** The policy's conditions, keeping each one's transition time while its status holds. */
 export function policyConditions(
   sum: PolicySums,
@@ -104,6 +108,7 @@ export function policyConditions(
   previous: Condition[] | undefined,
   now: string,
   unavailableSources: readonly UnavailableSource[] = [],
+  admission?: AdmissionAvailability,
 ): Condition[] {
   const pending = sum.matchedTools - sum.readyTools - sum.failedTools;
   const ready: Omit<Condition, 'lastTransitionTime'> = sum.failedTools > 0
@@ -124,7 +129,12 @@ export function policyConditions(
   const replication: Omit<Condition, 'lastTransitionTime'> = unavailableSources.length
     ? { type: 'ReplicationSourcesAvailable', status: 'False', reason: 'ReplicationSourceUnavailable', message: unavailableMessage(unavailableSources) }
     : { type: 'ReplicationSourcesAvailable', status: 'True', reason: 'SourcesSynced', message: 'every replicated source is watched' };
-  return [ready, degraded, retention, replication].map((c) => {
+  // The build fence and the queue's hold, as the API server serves them. Until the admission
+  // controller's first pass it is not known: what was said before stands.
+  const admitted: Omit<Condition, 'lastTransitionTime'> | undefined = admission
+    ? { type: ADMISSION_CONDITION, status: admission.inForce ? 'True' : 'False', reason: admission.reason, message: admission.message }
+    : previous?.find((p) => p.type === ADMISSION_CONDITION);
+  return [ready, degraded, retention, replication, ...(admitted ? [admitted] : [])].map((c) => {
     const before = previous?.find((p) => p.type === c.type);
     const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : now;
     return { ...c, observedGeneration: generation, lastTransitionTime };
@@ -162,6 +172,8 @@ export interface PolicyStatusDeps {
   firstPassDone: () => boolean;
   /** Why build retention is off (Tekton not installed), or undefined while it is on. */
   retentionMessage: () => string | undefined;
+  /** Whether the admission objects are in force; undefined until the admission controller's first pass. */
+  admissionAvailability: () => AdmissionAvailability | undefined;
   /** The sources this policy replicates from that cannot be read now. */
   unavailableSources: (policy: BuildQuotaPolicy) => UnavailableSource[];
   /** How many replication sources have not synced: the gauge. */
@@ -205,7 +217,8 @@ export class PolicyStatusController implements Runnable {
       await this.tellUnavailable(policy, unavailable, told);
       const status: BuildQuotaPolicyStatus = {
         observedGeneration: policy.metadata.generation,
-        conditions: policyConditions(sum, policy.metadata.generation, hold, this.deps.retentionMessage(), policy.status?.conditions, now, unavailable),
+        conditions: policyConditions(sum, policy.metadata.generation, hold, this.deps.retentionMessage(), policy.status?.conditions, now, unavailable,
+          this.deps.admissionAvailability()),
         matchedTools: sum.matchedTools,
         readyTools: sum.readyTools,
         failedTools: sum.failedTools,

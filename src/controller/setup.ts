@@ -3,7 +3,7 @@
 // deletion guard. `run`, `plan` and the tests all assemble the operator here.
 import type { KubeObject } from '../api/meta.js';
 import { EventRecorder } from '../kube/events.js';
-import { MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS, ResourceTypes } from '../kube/resources.js';
+import { ResourceTypes, servedKinds } from '../kube/resources.js';
 import { Writer, type ObjectWriter } from '../kube/writer.js';
 import type { InformerCacheOptions } from '../runtime/cache.js';
 import type { Manager } from '../runtime/manager.js';
@@ -18,7 +18,7 @@ import { DEFAULT_FENCE_EXEMPT_USERS, renderFencePolicy } from '../render/fence.j
 import { PolicyStatusController, ToolStatusTracker } from './policy-status.js';
 import { buildsForNamespace, RetentionController } from './retention.js';
 import { BuildQueueController } from './build-queue.js';
-import { renderHoldPolicy } from '../render/build-queue-admission.js';
+import { renderHoldPolicy, renderRequireHeldPolicy } from '../render/build-queue-admission.js';
 
 export interface OperatorOptions {
   workers: number;
@@ -137,20 +137,32 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
     intervalMs: options.statusIntervalMs,
     firstPassDone: () => buildNamespaces.firstPassDone,
     retentionMessage: () => retentionMessage,
+    admissionAvailability: () => later.admission?.availability,
     unavailableSources: (policy) => buildNamespaces.unavailableSources(policy),
     unsyncedSources: () => buildNamespaces.unsyncedSources,
   });
   const { podFence } = options;
   const admission = new AdmissionPolicyController({
     cache, writer, metrics, log: log.child({ controller: 'admission-policies' }),
-    types: queueOn ? [MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS] : [],
-    renderers: [
-      ...(options.buildFence ? [() => renderFencePolicy(options.fenceExemptUsers)] : []),
-      ...(queueOn ? [renderHoldPolicy] : []),
+    servedKinds: (apiVersion) => servedKinds(client, apiVersion),
+    onAvailabilityChange: () => tracker.touch(),
+    features: [
+      ...(options.buildFence ? [{ name: 'the build fence', render: () => renderFencePolicy(options.fenceExemptUsers) }] : []),
+      ...(queueOn ? [{
+        name: 'the build queue\'s hold',
+        render: renderHoldPolicy,
+        fallback: {
+          render: () => renderRequireHeldPolicy(options.fenceExemptUsers),
+          means: 'PipelineRuns not created held (spec.status: PipelineRunPending) are refused instead',
+        },
+      }] : []),
       // Tekton mounts the build ServiceAccount's credential Secrets: those every policy names.
-      ...(podFence ? [() => renderBuildPodFence({
-        ...podFence, secretNames: buildNamespaces.caches.policies.list().flatMap((p) => p.spec.serviceAccount?.secrets ?? []),
-      })] : []),
+      ...(podFence ? [{
+        name: 'the build pod fence',
+        render: () => renderBuildPodFence({
+          ...podFence, secretNames: buildNamespaces.caches.policies.list().flatMap((p) => p.spec.serviceAccount?.secrets ?? []),
+        }),
+      }] : []),
     ],
   });
   later.admission = admission;

@@ -1,6 +1,6 @@
 // The API resources the operator reads and writes, and their REST paths. Kinds not known
 // here (replicated CRD objects) are found through discovery.
-import type { KubeClient } from './client.js';
+import { isNotFound, type KubeClient } from './client.js';
 
 export interface ResourceType {
   apiVersion: string;
@@ -38,9 +38,11 @@ const byKind = new Map(
     MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS, BUILD_QUOTA_POLICIES].map((r) => [`${r.apiVersion}/${r.kind}`, r]),
 );
 
+const groupVersionPath = (apiVersion: string) => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
+
 /** The collection path, across all namespaces when namespace is undefined. */
 export function collectionPath(type: ResourceType, namespace?: string): string {
-  const base = type.apiVersion.includes('/') ? `/apis/${type.apiVersion}` : `/api/${type.apiVersion}`;
+  const base = groupVersionPath(type.apiVersion);
   const scope = type.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   return `${base}${scope}/${type.plural}`;
 }
@@ -51,6 +53,20 @@ export function objectPath(type: ResourceType, name: string, namespace?: string)
 
 interface ApiResourceList {
   resources: { name: string; kind: string; namespaced: boolean }[];
+}
+
+/**
+ * The kinds the API server serves in one group version (empty when it serves none of it):
+ * what a feature needs of an older cluster is asked, not assumed from its version.
+ */
+export async function servedKinds(client: KubeClient, apiVersion: string): Promise<Set<string>> {
+  try {
+    const list = await client.request<ApiResourceList>('GET', groupVersionPath(apiVersion));
+    return new Set(list.resources.filter((r) => !r.name.includes('/')).map((r) => r.kind));
+  } catch (err) {
+    if (isNotFound(err)) return new Set();
+    throw err;
+  }
 }
 
 /** Finds a kind's resource type, from the table above or by asking the API server once. */
@@ -64,10 +80,9 @@ export class ResourceTypes {
     const table = byKind.get(key);
     if (table) return table;
     if (this.discovered.has(key)) return this.discovered.get(key);
-    const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     let found: ResourceType | undefined;
     try {
-      const list = await this.client.request<ApiResourceList>('GET', path);
+      const list = await this.client.request<ApiResourceList>('GET', groupVersionPath(apiVersion));
       const resource = list.resources.find((r) => r.kind === kind && !r.name.includes('/'));
       if (resource) found = known(apiVersion, kind, resource.name, resource.namespaced);
     } catch {

@@ -4,8 +4,11 @@
 // starts builds, in the line's order. Rendered like any other object: data, diffed, applied.
 import type { DesiredObject } from '../api/meta.js';
 import { LABEL_MANAGED_BY, MANAGER } from '../api/types.js';
+import { DEFAULT_FENCE_EXEMPT_USERS, exemptCondition } from './fence.js';
 
 export const HOLD_POLICY_NAME = 'build-namespace-operator-hold-pipelineruns';
+/** The fallback where MutatingAdmissionPolicy is not served (before 1.36): refuse what is not created held. */
+export const REQUIRE_HELD_POLICY_NAME = 'build-namespace-operator-require-held-pipelineruns';
 export const PIPELINE_RUN_PENDING = 'PipelineRunPending';
 const ADMISSION_API_VERSION = 'admissionregistration.k8s.io/v1';
 
@@ -40,6 +43,45 @@ export function renderHoldPolicy(): DesiredObject[] {
       metadata: { name: HOLD_POLICY_NAME, labels },
       spec: {
         policyName: HOLD_POLICY_NAME,
+        matchResources: { namespaceSelector: { matchLabels: { [LABEL_MANAGED_BY]: MANAGER } } },
+      },
+    },
+  ];
+}
+
+/**
+ * Where the API server does not serve MutatingAdmissionPolicy (Kubernetes 1.30 to 1.35), the
+ * hold cannot be set for the client, so it is required of it: a ValidatingAdmissionPolicy
+ * refuses every create in a build namespace that is not held, saying how to create it. The
+ * build fence still refuses clearing the hold, so the queue alone starts builds either way.
+ */
+export function renderRequireHeldPolicy(exemptUsers: readonly string[] = DEFAULT_FENCE_EXEMPT_USERS): DesiredObject[] {
+  const labels = { [LABEL_MANAGED_BY]: MANAGER };
+  return [
+    {
+      apiVersion: ADMISSION_API_VERSION,
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: REQUIRE_HELD_POLICY_NAME, labels },
+      spec: {
+        failurePolicy: 'Fail',
+        // scope as the API server defaults it, so the applied object equals the desired one at rest.
+        matchConstraints: { resourceRules: [{ ...PIPELINE_RUN_RULE, scope: '*' }], matchPolicy: 'Equivalent' },
+        matchConditions: [{ name: 'not-exempt', expression: exemptCondition(exemptUsers) }],
+        validations: [{
+          expression: `has(object.spec.status) && object.spec.status == '${PIPELINE_RUN_PENDING}'`,
+          message: `spec.status must be ${PIPELINE_RUN_PENDING} on create: builds here start in turn, from the build queue; `
+            + `create the PipelineRun held (spec.status: ${PIPELINE_RUN_PENDING}) and the operator starts it`,
+          reason: 'Invalid',
+        }],
+      },
+    },
+    {
+      apiVersion: ADMISSION_API_VERSION,
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: REQUIRE_HELD_POLICY_NAME, labels },
+      spec: {
+        policyName: REQUIRE_HELD_POLICY_NAME,
+        validationActions: ['Deny'],
         matchResources: { namespaceSelector: { matchLabels: { [LABEL_MANAGED_BY]: MANAGER } } },
       },
     },

@@ -272,6 +272,8 @@ describe('status', () => {
           tool: ready, buildNamespace: buildNs, ready: 'yes',
           pods: { used: '1', hard: '3' }, cpu: { used: '100m', hard: '1500m' }, memory: { used: '128Mi', hard: '2Gi' },
           ...(tekton ? { runningBuilds: 1, queuedBuilds: 0 } : {}),
+          // The policy replicates no Pipeline, so its fence allows none: the strict default.
+          fence: expect.objectContaining({ pipelines: '', requiredParams: 'APP_IMAGE,SOURCE_URL', serviceAccountName: 'buildpacks-service-account', maxPipelineTimeout: expect.any(String) }),
         },
       ]);
       return tools;
@@ -281,9 +283,9 @@ describe('status', () => {
     const table = await runCli(['status', '--kubeconfig', kubeconfig, '--tool', ready, '--tool', tooLong]);
     expect(table.code).toBe(0);
     const lines = table.stdout.split('\n');
-    expect(lines[0]).toMatch(/^TOOL\s+BUILD NAMESPACE\s+READY\s+PODS\s+CPU\s+MEMORY\s+RUNNING BUILDS\s+QUEUED BUILDS$/);
-    expect(lines.find((l) => l.startsWith(`${ready} `))).toMatch(new RegExp(`^${ready}\\s+${buildNs}\\s+yes\\s+1/3\\s+100m/1500m\\s+128Mi/2Gi\\s+${tekton ? '1\\s+0' : '-\\s+-'}$`));
-    expect(lines.find((l) => l.startsWith(`${tooLong} `))).toMatch(/\s+-\s+skipped \(ToolNameTooLong\)\s+-\s+-\s+-\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^TOOL\s+BUILD NAMESPACE\s+READY\s+PODS\s+CPU\s+MEMORY\s+RUNNING BUILDS\s+QUEUED BUILDS\s+ALLOWED PIPELINES$/);
+    expect(lines.find((l) => l.startsWith(`${ready} `))).toMatch(new RegExp(`^${ready}\\s+${buildNs}\\s+yes\\s+1/3\\s+100m/1500m\\s+128Mi/2Gi\\s+${tekton ? '1\\s+0' : '-\\s+-'}\\s+-$`));
+    expect(lines.find((l) => l.startsWith(`${tooLong} `))).toMatch(/\s+-\s+skipped \(ToolNameTooLong\)\s+-\s+-\s+-\s+-\s+-\s+-$/);
     expect(table.stdout).toContain('1 tool(s), 1 ready; 1 tool namespace(s) skipped');
   });
 
