@@ -217,8 +217,21 @@ export function quotaRoom(hard: ResourceList | undefined, used: ResourceList | u
   return Math.max(Math.min(byUsage, byRunning), 0);
 }
 
-/** The text a held run carries in ANNOTATION_QUEUE: its place, and what it waits for. */
+/**
+ * How many of a tool's held runs are told their exact place: the ones that start next. Every
+ * start moves each run behind it up one place, and each rewrite of a run makes Tekton's one
+ * shared controller reconcile it, so a run further back is told only that it is at least this
+ * far back: it is written when it joins the line and then once per place over the last few,
+ * not once per start ahead of it: a flood's patches grow with its size, not with its square.
+ */
+export const PLACES_TOLD = 4;
+
+/**
+ * The text a held run carries in ANNOTATION_QUEUE: its place, and what the next ones wait for.
+ * Past PLACES_TOLD it says neither the exact place nor the reason, which are the runs ahead's.
+ */
 export function queueMessage(position: LinePosition, clusterRunning: number, clusterMaxRunning: number, maxRunning: number): string {
+  if (position.aheadForTool >= PLACES_TOLD) return `waiting: ${PLACES_TOLD} or more ahead of it for this tool`;
   const ahead = `waiting: ${position.aheadForTool} ahead of it for this tool`;
   switch (position.waitingFor) {
     case 'tool-limit': return `${ahead}; the tool runs ${maxRunning} of ${maxRunning}`;

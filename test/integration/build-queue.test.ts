@@ -12,7 +12,7 @@ import {
   BUILD_QUOTA_POLICIES, collectionPath, MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS, NAMESPACES, objectPath, PIPELINE_RUNS,
 } from '../../src/kube/resources.js';
 import { PIPELINE_RUN_PENDING, renderHoldPolicy } from '../../src/render/build-queue-admission.js';
-import { ANNOTATION_QUEUE } from '../../src/render/build-queue.js';
+import { ANNOTATION_QUEUE, PLACES_TOLD } from '../../src/render/build-queue.js';
 import { configFor, eventually, uniqueName } from '../../envtest/cluster.js';
 import { repoRoot } from '../../envtest/controlplane.js';
 import { adminClient, applyFiles, clientFor, installOperatorPrerequisites } from '../../envtest/install.js';
@@ -51,9 +51,13 @@ const buildRun = (tool: string, name: string) => ({
   },
 });
 
-/** Creates runs `<prefix>-1..n` as the tool, one after the other: the line's order. */
+/**
+ * Creates runs `<prefix>-1..n` as the tool, one after the other: the line's order. Numbered so
+ * that names sort in that order too: creation times are whole seconds, and the line orders the
+ * runs of one second by name.
+ */
 async function submit(tool: string, prefix: string, n: number): Promise<string[]> {
-  const names = Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
+  const names = Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(String(n).length, '0')}`);
   for (const name of names) {
     await asTool(tool).request('POST', collectionPath(PIPELINE_RUNS, buildNs(tool)), { body: buildRun(tool, name) });
   }
@@ -250,6 +254,31 @@ describe('the build queue', () => {
     await eventually(async () => expect(await startedOf(toolA, runs)).toEqual(runs), { timeoutMs: 30_000 });
     await finish(toolA, 'restart-4');
   }, 150_000);
+
+  it('tells a flood its place at a cost per run that does not grow with the flood', async () => {
+    // Worst case for the rewrites: one start at a time, each moving every run behind it up a place.
+    const flood = await submit(toolB, 'cost', 30);
+    const patchesOf = (names: readonly string[]) => running.writes.filter((w) =>
+      w.startsWith('PATCH ') && names.some((n) => w.endsWith(`/namespaces/${buildNs(toolB)}/pipelineruns/${n}`))).length;
+    await untilPlaced(toolB, flood, {
+      'cost-03': 'waiting: 0 ahead of it for this tool; the tool runs 2 of 2',
+      'cost-06': 'waiting: 3 ahead of it for this tool; the tool runs 2 of 2',
+      'cost-07': `waiting: ${PLACES_TOLD} or more ahead of it for this tool`,
+      'cost-30': `waiting: ${PLACES_TOLD} or more ahead of it for this tool`,
+    });
+    for (let i = 0; i < flood.length - 2; i++) {
+      await finish(toolB, flood[i]!);
+      await eventually(async () => expect(await startedOf(toolB, [flood[i + 2]!])).toEqual([flood[i + 2]]), { timeoutMs: 30_000 });
+    }
+    await untilPlaced(toolB, flood);
+    // Per run: its start, its place when it joined, then at most one per exact place told
+    // (telling every held run its exact place at every start cost 436 patches here).
+    // Telling every held run its exact place at every start cost about 14 times the flood here.
+    const held = flood.length - 2;
+    expect(patchesOf(flood)).toBeLessThanOrEqual(flood.length + held * (1 + PLACES_TOLD));
+    process.stderr.write(`build queue: ${patchesOf(flood)} patches for a flood of ${flood.length} runs, one start at a time\n`);
+    for (const name of flood.slice(-2)) await finish(toolB, name);
+  }, 180_000);
 
   it('writes nothing at rest: a pass over a line with nothing to change patches no run', async () => {
     const runs = await submit(toolB, 'rest', 3);

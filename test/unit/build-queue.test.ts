@@ -2,7 +2,7 @@
 // (fewest running first), each tool's cap, its quota's room and the cluster's cap.
 import type { ResourceList } from '../../src/api/types.js';
 import {
-  ANNOTATION_QUEUE, buildPodRequest, buildsThatFit, decideStarts, queueMessage, queueStanding, quotaRoom, startedAt, startedMark, toolMaxRunning,
+  ANNOTATION_QUEUE, buildPodRequest, buildsThatFit, decideStarts, PLACES_TOLD, queueMessage, queueStanding, quotaRoom, startedAt, startedMark, toolMaxRunning,
   type HeldRun, type QueuedRunView, type ToolLine,
 } from '../../src/render/build-queue.js';
 import { pointerToken } from '../../src/kube/writer.js';
@@ -146,6 +146,9 @@ describe('queueMessage', () => {
     { position: { aheadForTool: 3, waitingFor: 'cluster-limit' as const }, want: 'waiting: 3 ahead of it for this tool; cluster at 40 of 40' },
     { position: { aheadForTool: 0, waitingFor: 'tool-limit' as const }, want: 'waiting: 0 ahead of it for this tool; the tool runs 2 of 2' },
     { position: { aheadForTool: 1, waitingFor: 'quota' as const }, want: 'waiting: 1 ahead of it for this tool; the tool\'s build-quota has no room' },
+    // Further back, a text that does not change with every start ahead of it (each rewrite costs Tekton a reconcile).
+    { position: { aheadForTool: PLACES_TOLD, waitingFor: 'tool-limit' as const }, want: `waiting: ${PLACES_TOLD} or more ahead of it for this tool` },
+    { position: { aheadForTool: 45, waitingFor: 'cluster-limit' as const }, want: `waiting: ${PLACES_TOLD} or more ahead of it for this tool` },
   ])('$want', ({ position, want }) => {
     expect(queueMessage(position, 40, 40, 2)).toBe(want);
   });
