@@ -1,7 +1,7 @@
 // The results as Markdown: start delay per tool and scenario side by side, and what each
 // scenario got done. Pure: results in, text out.
 import type { ScenarioResult } from './scenario.js';
-import { formatSeconds, idleSlotSeconds, percentile, summariseByTool } from './stats.js';
+import { formatSeconds, idleSlotSeconds, nthStarts, percentile, slotGapSeconds, summariseByTool, type BuildRecord } from './stats.js';
 
 const TITLES: Record<string, string> = {
   baseline: 'baseline (B..J, no flood)',
@@ -9,7 +9,11 @@ const TITLES: Record<string, string> = {
   'per-tool': 'per-tool namespaces',
   'per-tool-capped': 'per-tool, ≤ 20 PipelineRuns',
   'per-tool-queue': 'per-tool + build queue',
+  'burst-queue': 'burst: 200 tools × 5 builds, build queue',
 };
+
+/** A burst scenario has hundreds of tools: it gets its own lines, not a column of the per-tool table. */
+export const isBurst = (r: ScenarioResult) => r.scenario.startsWith('burst');
 
 export function scenarioTitle(scenario: string): string {
   const [base, ...rest] = scenario.split(', ');
@@ -57,10 +61,66 @@ export function totalsTable(results: ScenarioResult[], podQuota: (scenario: stri
 }
 
 /** B..J only: the experience of everybody but the flooding tool. */
-export function othersDelay(result: ScenarioResult, floodTool: string): { p50: number; max: number } {
+export function othersDelay(result: ScenarioResult, floodTool: string): { p50: number; p95: number; max: number } {
   const others = result.builds.filter((b) => b.tool !== floodTool);
   const summary = summariseByTool(others.map((b) => ({ ...b, tool: 'others' })))[0];
-  return { p50: summary?.p50 ?? NaN, max: summary?.max ?? NaN };
+  return { p50: summary?.p50 ?? NaN, p95: summary?.p95 ?? NaN, max: summary?.max ?? NaN };
+}
+
+const fmt = (s: number) => `${formatSeconds(s)} s`;
+const triple = (sorted: number[]) => `${fmt(percentile(sorted, 50))} / ${fmt(percentile(sorted, 95))} / ${fmt(sorted[sorted.length - 1] ?? NaN)}`;
+
+/**
+ * What the build queue has to show: B..J's p95 start delay against the no-flood baseline of
+ * the same run; for the flood, how soon each of its builds started after a slot of its own
+ * freed up (`slots` at a time); for a burst, fairness and the cap, sampled from the cluster.
+ */
+export function queueLines(results: ScenarioResult[], floodTool: string, slots: number): string[] {
+  const out: string[] = [];
+  const baseline = results.find((r) => r.scenario.startsWith('baseline'));
+  for (const r of results) {
+    const title = scenarioTitle(r.scenario);
+    const flood = r.builds.filter((b) => b.tool === floodTool && !b.refusedAtSubmit);
+    if (!isBurst(r) && baseline && r !== baseline && flood.length) {
+      const o = othersDelay(r, floodTool);
+      const b = othersDelay(baseline, floodTool);
+      out.push(`- ${title}: B..J start delay p95 ${fmt(o.p95)} against ${fmt(b.p95)} in the baseline of the same run (${o.p95 - b.p95 >= 0 ? '+' : ''}${formatSeconds(o.p95 - b.p95)} s).`);
+    }
+    if (!isBurst(r) && flood.length) {
+      const byRun = slotGapSeconds(flood, slots, (x) => x.finishedAt);
+      const byPod = slotGapSeconds(flood, slots, (x) => x.podDoneAt);
+      const finished = flood.filter((x) => x.finishedAt !== undefined).length;
+      out.push(`- ${title}: ${floodTool.toUpperCase()} finished ${finished} of ${flood.length}; each build that waited for one of its ${slots} slots started (pod running) ` +
+        `after the previous build's PipelineRun finished by p50 / p95 / max ${triple(byRun)} (${byRun.length} builds; after its pod ended: ${triple(byPod)}), ` +
+        `${byRun.filter((g) => g >= 30).length} of them 30 s or more.`);
+    }
+    if (isBurst(r)) out.push(...burstLines(r, title));
+    if (r.operatorRunPatches !== undefined) out.push(`- ${title}: the operator patched PipelineRuns ${r.operatorRunPatches} times (starts and places in line) for ${r.builds.length} builds.`);
+  }
+  return out;
+}
+
+function burstLines(r: ScenarioResult, title: string): string[] {
+  const accepted = r.builds.filter((b) => !b.refusedAtSubmit);
+  const tools = new Set(accepted.map((b) => b.tool)).size;
+  const fair = (what: string, at: (b: BuildRecord) => number | undefined) => {
+    const first = nthStarts(accepted, 1, at);
+    const third = nthStarts(accepted, 3, at);
+    return `by ${what}, the last tool's first build at ${fmt(first.latest / 1000)}, the first tool's third at ${fmt(third.earliest / 1000)}: ` +
+      `${first.latest < third.earliest ? 'every first before any third' : 'NOT every first before any third'}`;
+  };
+  const delays = accepted.map((b) => (b.runningAt === undefined ? Infinity : (b.runningAt - b.submittedAt) / 1000)).sort((a, b) => a - b);
+  const lines = [
+    `- ${title}: ${accepted.length} builds of ${tools} tools; ${accepted.filter((b) => b.runningAt !== undefined).length} started and ` +
+      `${accepted.filter((b) => b.finishedAt !== undefined).length} finished in ${Math.round(r.endedAtMs / 1000)} s; start delay p50 / p95 / max ${triple(delays)}.`,
+    `- ${title}: fairness ${fair('the queue\'s start (hold cleared)', (b) => b.releasedAt)}; ${fair('pod running', (b) => b.runningAt)}.`,
+  ];
+  const c = r.clusterRunning;
+  if (c) {
+    lines.push(`- ${title}: started and unfinished PipelineRuns in the cluster, listed from the API server every ${c.everyMs / 1000} s (${c.samples} samples): ` +
+      `at most ${c.max}${c.cap !== undefined ? ` against the cap of ${c.cap}: ${c.max <= c.cap ? 'never exceeded' : 'EXCEEDED'}` : ''}.`);
+  }
+  return lines;
 }
 
 /** Where the machine's CPU went while a scenario ran (older saved runs have no such record). */

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../../envtest/controlplane.js';
 import { BUILD_COMMAND, missingBinaries, simulationPaths, type SimulationPaths } from '../../envtest/build-cluster-paths.js';
 import { startDelaySvg, svgToPng } from './plot.js';
-import { cpuLines, delayTable, othersDelay, scenarioTitle, totalsTable } from './report.js';
+import { cpuLines, delayTable, isBurst, othersDelay, queueLines, scenarioTitle, totalsTable } from './report.js';
 import type { ScenarioResult } from './scenario.js';
 import { DEFAULT_SCENARIOS, FULL_CONFIG, PIPELINERUN_CAP, SCENARIOS, runScenario, type ScenarioName, type SimulationConfig } from './simulation.js';
 import { formatSeconds } from './stats.js';
@@ -90,7 +90,9 @@ interface SavedRun {
 }
 
 /** Writes results.md, start-delay.svg and start-delay.png for a run, and prints the Markdown. */
-function render({ config, paths, results, stamp }: SavedRun): void {
+function render({ config, paths, results: all, stamp }: SavedRun): void {
+  // A burst has hundreds of tools: it is summed up in lines of its own, not as a column or panel.
+  const results = all.filter((r) => !isBurst(r));
   const { buildMinMs, buildMaxMs } = config.workload;
   const perTool = (scenario: string) => scenario.startsWith('per-tool');
   const podQuota = (scenario: string) => Number(
@@ -117,10 +119,12 @@ function render({ config, paths, results, stamp }: SavedRun): void {
     '',
     delayTable(results),
     '',
-    totalsTable(results, podQuota),
+    totalsTable(all, podQuota),
     '',
-    ...results.flatMap((r) => r.notes.map((n) => `- ${scenarioTitle(r.scenario)}: ${n}`)),
-    ...cpuLines(results),
+    ...queueLines(all, floodTool, Number(config.layout.perToolQuota.pods ?? 4)),
+    '',
+    ...all.flatMap((r) => r.notes.map((n) => `- ${scenarioTitle(r.scenario)}: ${n}`)),
+    ...cpuLines(all),
     '',
   ].join('\n');
   const outDir = resolve(repoRoot(), values['out-dir']);

@@ -7,13 +7,15 @@ import { Informer } from '../../src/runtime/informer.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import type { ResourceType } from '../../src/kube/resources.js';
 import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics/metrics.js';
+import { createMetrics, type OperatorMetrics } from '../../src/metrics/metrics.js';
 import { addControllers, cacheOptions, DEFAULT_OPTIONS } from '../../src/controller/setup.js';
 import { Manager } from '../../src/runtime/manager.js';
 import { configForServiceAccount } from '../../envtest/cluster.js';
 import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, installOperatorPrerequisites } from '../../envtest/install.js';
 import { BuildCluster, sleep, succeeded, waitFor, type RunObject } from '../../envtest/build-cluster.js';
 import type { BuildRecord } from './stats.js';
+import { PIPELINE_RUN_PENDING } from '../../src/render/build-queue-admission.js';
+import { queueStanding, type QueuedRunView } from '../../src/render/build-queue.js';
 import { BUILD_SERVICE_ACCOUNT, LABEL_SIM_TOOL, PIPELINE_NAME, TASK_NAME, buildPipelineRun } from '../../envtest/tekton.js';
 
 export type Quota = Record<string, string>;
@@ -27,6 +29,8 @@ export interface Workload {
   buildMinMs: number;
   buildMaxMs: number;
   seed: number;
+  /** Tools that each start this many builds at once, at the start, beside the flood. */
+  burst?: { tools: string[]; builds: number };
 }
 
 export interface LayoutSettings {
@@ -48,6 +52,8 @@ export interface Layout {
   submitterFor(tool: string): KubeClient;
   /** Said in the results: how the Pipeline got into the build namespaces, etc. */
   notes: string[];
+  /** The operator's patches on PipelineRuns so far, where it runs in process. */
+  runPatches?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +119,7 @@ export class PerToolLayout implements Layout {
   readonly notes: string[] = [];
   private operator?: Manager;
   private operatorClient?: KubeClient;
+  private metrics?: OperatorMetrics;
   private readonly submitters = new Map<string, KubeClient>();
 
   constructor(private readonly cluster: BuildCluster, private readonly settings: LayoutSettings) {}
@@ -155,8 +162,9 @@ export class PerToolLayout implements Layout {
     // The operator as it runs in a cluster: under its own ServiceAccount and ClusterRole.
     this.operatorClient = new KubeClient(await configForServiceAccount(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, cluster.plane.info));
     const options = { ...DEFAULT_OPTIONS, statusIntervalMs: 1000, maxRunningBuilds: this.settings.maxRunningBuilds ?? 0 };
+    this.metrics = createMetrics({ processMetrics: false });
     this.operator = new Manager(this.operatorClient, createLogger(process.env.BNO_SIM_LOG_LEVEL ?? 'error'),
-      createMetrics({ processMetrics: false }), { cache: cacheOptions(options) });
+      this.metrics, { cache: cacheOptions(options) });
     addControllers(this.operator, options);
     await this.operator.start();
     await this.operator.leaderWorkStarted();
@@ -220,6 +228,11 @@ export class PerToolLayout implements Layout {
     return buildNamespaceOf(tool);
   }
 
+  async runPatches(): Promise<number> {
+    const counted = await this.metrics?.apiWrites.get();
+    return counted?.values.find((v) => v.labels.verb === 'patch' && v.labels.kind === 'PipelineRun')?.value ?? 0;
+  }
+
   submitterFor(tool: string): KubeClient {
     const client = this.submitters.get(tool);
     if (!client) throw new Error(`tool ${tool} was not prepared`);
@@ -262,7 +275,14 @@ export function plannedBuilds(workload: Workload): PlannedBuild[] {
     ...Array.from({ length: Math.max(workload.flood.builds, 0) }, () =>
       ({ tool: workload.flood.tool, atMs: 0, durationMs: floodDuration() })),
     ...workload.others.tools.map((tool) => ({ tool, atMs: workload.others.afterMs, durationMs: otherDuration() })),
+    ...burstBuilds(workload, draw(seededRandom(workload.seed + 2))),
   ];
+}
+
+function burstBuilds(workload: Workload, duration: () => number): PlannedBuild[] {
+  const burst = workload.burst;
+  if (!burst) return [];
+  return burst.tools.flatMap((tool) => Array.from({ length: burst.builds }, () => ({ tool, atMs: 0, durationMs: duration() })));
 }
 
 export interface ScenarioResult {
@@ -273,6 +293,13 @@ export interface ScenarioResult {
   endedAtMs: number;
   windowMs: number;
   refusedPodCreates: number;
+  /**
+   * PipelineRuns started and not finished in the whole cluster, counted from a list of them
+   * every `everyMs` while the workload ran (when asked for): the build queue's cap, checked.
+   */
+  clusterRunning?: { everyMs: number; samples: number; max: number; cap?: number };
+  /** The operator's patches on PipelineRuns (the build queue's starts and places), when it ran in process. */
+  operatorRunPatches?: number;
   /** CPU seconds each component used while the workload ran. */
   cpuSeconds: Record<string, number>;
   notes: string[];
@@ -294,6 +321,7 @@ interface PodObject extends KubeObject {
 export async function runWorkload(
   cluster: BuildCluster, layout: Layout, scenario: string, workload: Workload, windowMs: number,
   log: (line: string) => void = () => {}, signal?: AbortSignal,
+  { sampleRunningEveryMs, runningCap }: { sampleRunningEveryMs?: number; runningCap?: number } = {},
 ): Promise<ScenarioResult> {
   const planned = plannedBuilds(workload);
   const records: BuildRecord[] = [];
@@ -325,6 +353,7 @@ export async function runWorkload(
   });
   pipelineRuns.onChange((type, pr) => {
     const build = byRun.get(keyOf(pr));
+    if (build && type !== 'delete' && (pr as QueuedRunView).spec?.status !== PIPELINE_RUN_PENDING) build.releasedAt ??= now();
     const cond = succeeded(pr);
     if (!build || type === 'delete' || !cond || cond.status === 'Unknown') return;
     build.finishedAt ??= now();
@@ -350,6 +379,20 @@ export async function runWorkload(
       record.refusedAtSubmit = errorMessage(err);
     }
   };
+
+  // Read from the API server, not from the watches: what the cluster held at each moment.
+  const sampled = { samples: 0, max: 0 };
+  let sampling = true;
+  const sampler = (async () => {
+    if (!sampleRunningEveryMs) return;
+    while (sampling) {
+      const list = await cluster.admin.request<{ items: QueuedRunView[] }>('GET', '/apis/tekton.dev/v1/pipelineruns', { query: { labelSelector: selector } });
+      const count = list.items.filter((r) => queueStanding(r) === 'running').length;
+      sampled.samples++;
+      sampled.max = Math.max(sampled.max, count);
+      await sleep(sampleRunningEveryMs);
+    }
+  })();
 
   const refusedBefore = await cluster.refusedPodCreates();
   const cpuBefore = cluster.cpuSeconds();
@@ -382,6 +425,8 @@ export async function runWorkload(
     }
     endedAtMs = now();
   } finally {
+    sampling = false;
+    await sampler.catch((err: unknown) => log(`${scenario}: sampling the running builds failed: ${errorMessage(err)}`));
     for (const i of informers) i.stop();
     await Promise.race([Promise.allSettled(running), sleep(2_000)]);
   }
@@ -392,6 +437,8 @@ export async function runWorkload(
     endedAtMs,
     windowMs,
     refusedPodCreates: (await cluster.refusedPodCreates()) - refusedBefore,
+    ...(sampleRunningEveryMs ? { clusterRunning: { everyMs: sampleRunningEveryMs, ...sampled, ...(runningCap ? { cap: runningCap } : {}) } } : {}),
+    ...(layout.runPatches ? { operatorRunPatches: await layout.runPatches() } : {}),
     cpuSeconds: Object.fromEntries(Object.entries(cluster.cpuSeconds())
       .map(([name, s]) => [name, Math.round((s - (cpuBefore[name] ?? 0)) * 10) / 10])),
     notes: [...layout.notes],

@@ -17,6 +17,8 @@ export interface BuildRecord {
   quotaRefused: boolean;
   /** When that was first seen. */
   quotaRefusedAt?: number;
+  /** When the PipelineRun was first seen not held (the build queue started it, or it was never held). */
+  releasedAt?: number;
   podCreatedAt?: number;
   runningAt?: number;
   podDoneAt?: number;
@@ -106,4 +108,46 @@ export function formatSeconds(s: number, windowSeconds?: number): string {
   if (Number.isNaN(s)) return '–';
   if (!Number.isFinite(s)) return windowSeconds ? `> ${windowSeconds}` : 'never';
   return s < 10 ? s.toFixed(1) : s.toFixed(0);
+}
+
+/**
+ * For a tool with `slots` builds at a time: how long each build that had to wait for a slot
+ * started after the slot freed, in seconds. The k-th build to start (k >= slots) took the slot
+ * of the (k - slots)-th build to finish; a Tekton one-minute retry shows as a gap near 60 s.
+ * `freedAt` says when a build counts as finished (its PipelineRun done, or its pod done).
+ */
+export function slotGapSeconds(builds: BuildRecord[], slots: number, freedAt: (b: BuildRecord) => number | undefined): number[] {
+  const starts = builds.map((b) => b.runningAt).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+  const frees = builds.map(freedAt).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+  const gaps: number[] = [];
+  for (let k = slots; k < starts.length; k++) {
+    const freed = frees[k - slots];
+    if (freed !== undefined) gaps.push(Math.max(starts[k]! - freed, 0) / 1000);
+  }
+  return gaps.sort((a, b) => a - b);
+}
+
+/**
+ * When the tools' n-th builds started (by `at`): the earliest and the latest over the tools that
+ * submitted at least n. Fairness across tools that each submitted several builds at once is
+ * every first build starting before any third: nthStarts(1).latest < nthStarts(3).earliest.
+ * A build that never started counts as starting never (Infinity).
+ */
+export function nthStarts(builds: BuildRecord[], n: number, at: (b: BuildRecord) => number | undefined): { latest: number; earliest: number; tools: number } {
+  const byTool = new Map<string, number[]>();
+  for (const b of builds) {
+    if (b.refusedAtSubmit) continue;
+    byTool.set(b.tool, [...(byTool.get(b.tool) ?? []), at(b) ?? Infinity]);
+  }
+  let latest = -Infinity;
+  let earliest = Infinity;
+  let tools = 0;
+  for (const times of byTool.values()) {
+    times.sort((a, b) => a - b);
+    if (times.length < n) continue;
+    tools++;
+    latest = Math.max(latest, times[n - 1]!);
+    earliest = Math.min(earliest, times[n - 1]!);
+  }
+  return { latest, earliest, tools };
 }
