@@ -49,3 +49,24 @@ export async function installOperatorPrerequisites(client: KubeClient): Promise<
     await client.request('GET', '/apis/builds.toolforge.org/v1alpha1/buildquotapolicies');
   }, { timeoutMs: 20_000 });
 }
+
+/**
+ * Tekton's CRDs (the fixture: no Tekton controller) and an admin namespace holding the
+ * `buildpacks` Pipeline, for a policy to replicate into build namespaces.
+ */
+export async function installAdminPipeline(client: KubeClient, namespace: string): Promise<void> {
+  await applyFiles(client, [join(repoRoot(), 'envtest/tekton-crds.yaml')]);
+  await eventually(() => client.request('GET', '/apis/tekton.dev/v1/pipelineruns'), { timeoutMs: 30_000 });
+  await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: namespace } } });
+  await eventually(() => client.request('POST', `/apis/tekton.dev/v1/namespaces/${namespace}/pipelines`, {
+    body: { apiVersion: 'tekton.dev/v1', kind: 'Pipeline', metadata: { name: 'buildpacks' }, spec: { tasks: [] } },
+  }), { timeoutMs: 20_000 });
+}
+
+export interface PolicyCondition { type: string; status: string; reason: string; message: string }
+
+/** One condition of a BuildQuotaPolicy's status, as the operator last wrote it. */
+export async function policyCondition(client: KubeClient, policy: string, type: string): Promise<PolicyCondition | undefined> {
+  const live = await client.request<{ status?: { conditions?: PolicyCondition[] } }>('GET', `/apis/builds.toolforge.org/v1alpha1/buildquotapolicies/${policy}`);
+  return live.status?.conditions?.find((c) => c.type === type);
+}

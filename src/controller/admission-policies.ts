@@ -88,11 +88,6 @@ export class AdmissionPolicyController implements Runnable {
     return this.state;
   }
 
-  /** What the features want now on this cluster, in order (a policy before the binding that names it). */
-  async desired(): Promise<DesiredObject[]> {
-    return (await this.choose()).desired;
-  }
-
   /** Asks for a pass: what a renderer reads (the policies) has changed. */
   enqueue(): void {
     this.queue.add(KEY);
@@ -144,7 +139,10 @@ export class AdmissionPolicyController implements Runnable {
     await Promise.race([drained, new Promise((r) => setTimeout(r, drainTimeoutMs).unref())]);
   }
 
-  /** Each feature's objects, or its fallback's, as the served kinds allow. */
+  /**
+   * Each feature's objects, or its fallback's, as the served kinds allow; desired in order (a
+   * policy before the binding that names it).
+   */
   private async choose(): Promise<{ desired: DesiredObject[]; unwanted: DesiredObject[]; missing: string[]; fallbacks: string[] }> {
     const result = { desired: [] as DesiredObject[], unwanted: [] as DesiredObject[], missing: [] as string[], fallbacks: [] as string[] };
     const rendered = this.deps.features.map((f) => ({ feature: f, main: f.render(), fallback: f.fallback?.render() ?? [] }));

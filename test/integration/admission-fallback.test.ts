@@ -4,7 +4,6 @@
 // through its fallback (a ValidatingAdmissionPolicy that refuses a create not made held, and
 // says how to make it), starts held builds in turn, reports the fallback in every policy's
 // status, and writes nothing at rest.
-import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/meta.js';
 import { ApiError, KubeClient, loadKubeConfig } from '../../src/kube/client.js';
 import {
@@ -13,8 +12,7 @@ import {
 import { ADMISSION_CONDITION } from '../../src/controller/policy-status.js';
 import { PIPELINE_RUN_PENDING, REQUIRE_HELD_POLICY_NAME } from '../../src/render/build-queue-admission.js';
 import { configFor, eventually } from '../../envtest/cluster.js';
-import { repoRoot } from '../../envtest/controlplane.js';
-import { applyFiles, clientFor, installOperatorPrerequisites } from '../../envtest/install.js';
+import { clientFor, installAdminPipeline, installOperatorPrerequisites, policyCondition } from '../../envtest/install.js';
 import { startSupervisedControlPlane, type SupervisedControlPlane } from '../../envtest/spawn.js';
 import { startOperator, type RunningOperator } from './in-process-operator.js';
 
@@ -43,8 +41,6 @@ const run = (name: string, status?: string): Run => ({
 const create = (body: Run, dryRun = false) =>
   asTool.request<Run>('POST', collectionPath(PIPELINE_RUNS, BUILD_NS), { body, ...(dryRun ? { query: { dryRun: 'All' } } : {}) });
 
-interface Condition { type: string; status: string; reason: string; message: string }
-
 beforeAll(async () => {
   plane = await startSupervisedControlPlane({
     // The API off, and its admission plugin too: the plugin waits for the API it watches.
@@ -55,12 +51,7 @@ beforeAll(async () => {
   });
   admin = new KubeClient(loadKubeConfig(plane.info.adminKubeconfig));
   await installOperatorPrerequisites(admin);
-  await applyFiles(admin, [join(repoRoot(), 'envtest/tekton-crds.yaml'), join(repoRoot(), 'manifests/tool-clusterrole.yaml')]);
-  await eventually(() => admin.request('GET', collectionPath(PIPELINE_RUNS)), { timeoutMs: 30_000 });
-  await admin.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: ADMIN_NS } } });
-  await eventually(() => admin.request('POST', `/apis/tekton.dev/v1/namespaces/${ADMIN_NS}/pipelines`, {
-    body: { apiVersion: 'tekton.dev/v1', kind: 'Pipeline', metadata: { name: 'buildpacks' }, spec: { tasks: [] } },
-  }), { timeoutMs: 20_000 });
+  await installAdminPipeline(admin, ADMIN_NS);
   await admin.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: `tool-${TOOL}`, labels: { name: `tool-${TOOL}`, tenancy: 'tool' } } } });
   await admin.request('PATCH', objectPath(BUILD_QUOTA_POLICIES, POLICY), {
     query: { fieldManager: 'test-admin', force: true }, contentType: 'application/apply-patch+yaml',
@@ -131,8 +122,7 @@ describe('a cluster without MutatingAdmissionPolicy, with the build queue on', (
 
   it('says in the policy status that the hold stands in through its fallback', async () => {
     const condition = await eventually(async () => {
-      const policy = await admin.request<{ status?: { conditions?: Condition[] } }>('GET', objectPath(BUILD_QUOTA_POLICIES, POLICY));
-      const found = policy.status?.conditions?.find((c) => c.type === ADMISSION_CONDITION);
+      const found = await policyCondition(admin, POLICY, ADMISSION_CONDITION);
       expect(found?.message).toContain('MutatingAdmissionPolicy');
       return found!;
     }, { timeoutMs: 20_000 });

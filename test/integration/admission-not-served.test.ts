@@ -8,7 +8,7 @@ import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, servedKinds } from '../../src/kube/resources.js';
 import { ADMISSION_CONDITION } from '../../src/controller/policy-status.js';
 import { eventually } from '../../envtest/cluster.js';
-import { installOperatorPrerequisites } from '../../envtest/install.js';
+import { installOperatorPrerequisites, policyCondition } from '../../envtest/install.js';
 import { startSupervisedControlPlane, type SupervisedControlPlane } from '../../envtest/spawn.js';
 import { startOperator, type RunningOperator } from './in-process-operator.js';
 
@@ -18,8 +18,6 @@ const POLICY = 'builds';
 let plane: SupervisedControlPlane;
 let admin: KubeClient;
 let running: RunningOperator | undefined;
-
-interface Condition { type: string; status: string; reason: string; message: string }
 
 beforeAll(async () => {
   const off = ['validatingadmissionpolicies', 'validatingadmissionpolicybindings', 'mutatingadmissionpolicies', 'mutatingadmissionpolicybindings'];
@@ -65,8 +63,7 @@ describe('a cluster without ValidatingAdmissionPolicy', () => {
 
   it('says in the policy status that the build fence and the hold are not in force, and why', async () => {
     const condition = await eventually(async () => {
-      const policy = await admin.request<{ status?: { conditions?: Condition[] } }>('GET', objectPath(BUILD_QUOTA_POLICIES, POLICY));
-      const found = policy.status?.conditions?.find((c) => c.type === ADMISSION_CONDITION);
+      const found = await policyCondition(admin, POLICY, ADMISSION_CONDITION);
       expect(found?.status).toBe('False');
       return found!;
     }, { timeoutMs: 20_000 });

@@ -5,7 +5,6 @@
 // finishing one starts the next, a freed slot under the cluster cap goes to the tool with
 // fewer running, the quota's room bounds starts, a cancelled held run is never started, a
 // restart starts nothing twice and keeps the order, and a tool cannot clear its own hold.
-import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/meta.js';
 import { ApiError, type KubeClient } from '../../src/kube/client.js';
 import {
@@ -14,8 +13,7 @@ import {
 import { PIPELINE_RUN_PENDING, renderHoldPolicy } from '../../src/render/build-queue-admission.js';
 import { ANNOTATION_QUEUE, PLACES_TOLD } from '../../src/render/build-queue.js';
 import { configFor, eventually, uniqueName } from '../../envtest/cluster.js';
-import { repoRoot } from '../../envtest/controlplane.js';
-import { adminClient, applyFiles, clientFor, installOperatorPrerequisites } from '../../envtest/install.js';
+import { adminClient, clientFor, installAdminPipeline, installOperatorPrerequisites } from '../../envtest/install.js';
 import { metricValue, removeAndWait } from '../../envtest/operator-process.js';
 import { startOperator, type RunningOperator } from './in-process-operator.js';
 
@@ -99,12 +97,7 @@ const startedTotal = async (op: RunningOperator) => metricValue(await op.metrics
 
 beforeAll(async () => {
   await installOperatorPrerequisites(admin);
-  await applyFiles(admin, [join(repoRoot(), 'envtest/tekton-crds.yaml'), join(repoRoot(), 'manifests/tool-clusterrole.yaml')]);
-  await eventually(() => admin.request('GET', collectionPath(PIPELINE_RUNS)), { timeoutMs: 30_000 });
-  await admin.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: ADMIN_NS } } });
-  await eventually(() => admin.request('POST', `/apis/tekton.dev/v1/namespaces/${ADMIN_NS}/pipelines`, {
-    body: { apiVersion: 'tekton.dev/v1', kind: 'Pipeline', metadata: { name: 'buildpacks' }, spec: { tasks: [] } },
-  }), { timeoutMs: 20_000 });
+  await installAdminPipeline(admin, ADMIN_NS);
   for (const t of [toolA, toolB, toolC]) {
     await admin.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: `tool-${t}`, labels: { name: `tool-${t}`, tenancy: 'tool', suite } } } });
     tools.set(t, clientFor(configFor({ user: t, groups: ['toolforge'] })));
