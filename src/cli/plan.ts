@@ -2,6 +2,7 @@
 // 2 when changes are, 1 on error: a CI job or an admin after a policy edit can tell them apart.
 import type { PlannedChange } from '../controller/plan.js';
 import type { KubeClient } from '../kube/client.js';
+import { configFromFlags, RUN_FLAGS } from './run.js';
 import { cell, formatTable } from './table.js';
 import {
   flagHelp, formatDuration, KUBECONFIG_HELP, parseDuration, parseFlags, UsageError, withTimeout, type CommandIO,
@@ -11,12 +12,25 @@ export const EXIT_NO_CHANGES = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_CHANGES_PENDING = 2;
 
+/**
+ * The settings of `run` that change what it keeps: the cluster-wide admission objects (the
+ * fence's exemptions, the pod fence, the queue's hold) and where the deletion guard's hold is.
+ * `plan` reads them as `run` does, flag then variable then default, so that with the
+ * Deployment's environment (or none, for a Deployment left at the defaults) it plans that run.
+ */
+const PLAN_RUN_FLAGS = RUN_FLAGS.filter((f) => [
+  'fence-exempt-users', 'pod-fence-images', 'pod-fence-root-images', 'pod-fence-env', 'max-running-builds',
+  'deletion-guard-share', 'deletion-guard-count', 'leader-election-namespace',
+].includes(f.flag));
+
 export const PLAN_HELP = `Usage: build-namespace-operator plan [--diff] [-o table|json] [--kubeconfig PATH]
 
 Shows what \`run\` would change now: the same reconcile of every tool against the same
 watch caches, with a writer that records instead of writing (applies go to the API server
 as server-side dry-runs). Run it after editing a BuildQuotaPolicy to see which tools and
-objects the edit reaches. Needs read access to what the operator watches.
+objects the edit reaches. Needs read access to what the operator watches. The settings of
+\`run\` that shape what it keeps are read as \`run\` reads them (flag, then environment
+variable, then default): give the Deployment's, or leave them for its defaults.
 
 Exit status: 0 no changes, 2 changes pending, 1 error.
 
@@ -26,6 +40,7 @@ ${flagHelp([
     ['-o, --output FORMAT', 'table (default) or json'],
     KUBECONFIG_HELP,
     ['--timeout DURATION', 'give up when the caches have not synced and every tool been planned by then (default 2m)'],
+    ...PLAN_RUN_FLAGS.map((f): [string, string] => [`--${f.flag} ${f.value ?? ''}`.trimEnd(), `as for run ($${f.env}, default ${f.default}): ${f.help}`]),
     ['-h, --help', 'show this help'],
   ])}`;
 
@@ -56,6 +71,7 @@ export async function planCommand(args: readonly string[], io: CommandIO): Promi
     kubeconfig: { type: 'string' },
     timeout: { type: 'string', default: '2m' },
     help: { type: 'boolean', short: 'h' },
+    ...Object.fromEntries(PLAN_RUN_FLAGS.map((f) => [f.flag, { type: f.type }])),
   });
   if (values.help) {
     io.out(PLAN_HELP);
@@ -64,14 +80,16 @@ export async function planCommand(args: readonly string[], io: CommandIO): Promi
   const output = values.output as string;
   if (!['table', 'json'].includes(output)) throw new UsageError(`--output: "${output}" is not table or json`);
   const timeout = parseDuration(values.timeout as string, '--timeout');
+  const config = configFromFlags(PLAN_RUN_FLAGS, values, io.env);
 
   const { KubeClient, loadKubeConfig } = await import('../kube/client.js');
   const { planChanges } = await import('../controller/plan.js');
+  const { operatorOptions } = await import('./run-operator.js');
   let client: KubeClient | undefined;
   let changes: PlannedChange[];
   try {
     client = new KubeClient(loadKubeConfig(values.kubeconfig as string | undefined));
-    changes = await withTimeout(planChanges(client), timeout,
+    changes = await withTimeout(planChanges(client, operatorOptions(config)), timeout,
       `no plan within ${formatDuration(timeout)}: is the API server reachable, and may this identity list and watch ` +
       'namespaces, BuildQuotaPolicies and the managed kinds?');
   } catch (err) {

@@ -68,12 +68,12 @@ const LOST_LEADERSHIP_EXIT_DELAY_MS = 2_000;
 
 const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
 
-/** Runs until SIGTERM or SIGINT; resolves with the exit code. */
-export async function runOperator(config: RunConfig): Promise<number> {
-  const log = createLogger(config.logLevel);
-  const metrics = createMetrics();
-  const client = new KubeClient(loadKubeConfig(config.kubeconfig), { requestTimeoutMs: config.requestTimeoutSeconds * 1000 });
-  const options: OperatorOptions = {
+/**
+ * What the controllers are asked to keep, from the run's settings: `run` and `plan` both build
+ * their controllers from this, so a plan shows what this configuration of `run` would do.
+ */
+export function operatorOptions(config: RunConfig): OperatorOptions {
+  return {
     ...DEFAULT_OPTIONS,
     workers: config.workers,
     relistIntervalMs: config.relistIntervalSeconds * 1000,
@@ -88,6 +88,14 @@ export async function runOperator(config: RunConfig): Promise<number> {
       namespace: config.leaderElectionNamespace,
     },
   };
+}
+
+/** Runs until SIGTERM or SIGINT; resolves with the exit code. */
+export async function runOperator(config: RunConfig): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const client = new KubeClient(loadKubeConfig(config.kubeconfig), { requestTimeoutMs: config.requestTimeoutSeconds * 1000 });
+  const options = operatorOptions(config);
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const manager = new Manager(client, log, metrics, {
     cache: cacheOptions(options),

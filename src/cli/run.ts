@@ -128,15 +128,15 @@ function inClusterNamespace(): string | undefined {
   }
 }
 
-/** The RunConfig from the flags, then the environment, then the defaults. */
-export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv, podNamespace = inClusterNamespace()): RunConfig {
-  const options: Options = { help: { type: 'boolean', short: 'h' } };
-  for (const f of RUN_FLAGS) options[f.flag] = { type: f.type };
-  const { values, positionals } = parseFlags(args, options, true);
-  if (positionals.length) throw new UsageError(`run takes no arguments, got "${positionals.join(' ')}"`);
+/**
+ * A RunConfig from `flags` (those of RUN_FLAGS a command takes) as parsed, then their
+ * environment variables, then the defaults: one reading for `run` and for `plan`.
+ */
+export function configFromFlags(
+  flags: readonly RunFlag[], given: Record<string, unknown>, env: NodeJS.ProcessEnv, podNamespace = inClusterNamespace(),
+): RunConfig {
   const config: RunConfig = { ...DEFAULT_RUN_CONFIG, leaderElectionNamespace: podNamespace ?? DEFAULT_RUN_CONFIG.leaderElectionNamespace };
-  const given = values as Record<string, string | boolean | undefined>;
-  for (const f of RUN_FLAGS) {
+  for (const f of flags) {
     const flagValue = given[f.flag];
     const envValue = f.env ? env[f.env] : undefined;
     const what = flagValue !== undefined ? `--${f.flag}` : `$${f.env}`;
@@ -149,6 +149,19 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv, 
     if (text === undefined || text === '') continue;
     f.set!(config, text, what);
   }
+  if (config.podFenceImages.length === 0 && (config.podFenceRootImages.length > 0 || config.podFenceEnv.length > 0)) {
+    throw new UsageError('--pod-fence-root-images and --pod-fence-env need --pod-fence-images: without it there is no build pod fence');
+  }
+  return config;
+}
+
+/** The RunConfig from the flags, then the environment, then the defaults. */
+export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv, podNamespace = inClusterNamespace()): RunConfig {
+  const options: Options = { help: { type: 'boolean', short: 'h' } };
+  for (const f of RUN_FLAGS) options[f.flag] = { type: f.type };
+  const { values, positionals } = parseFlags(args, options, true);
+  if (positionals.length) throw new UsageError(`run takes no arguments, got "${positionals.join(' ')}"`);
+  const config = configFromFlags(RUN_FLAGS, values, env, podNamespace);
   const lease = { ...LEASE_DEFAULTS, ...definedOnly(config) };
   // client-go's rules: a leader must give up before a standby may take over, with jitter to spare.
   if (lease.leaseDurationSeconds <= lease.renewDeadlineSeconds) {
@@ -156,9 +169,6 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv, 
   }
   if (lease.renewDeadlineSeconds <= 1.2 * lease.retryPeriodSeconds) {
     throw new UsageError(`the renew deadline (${formatDuration(lease.renewDeadlineSeconds)}) must be longer than 1.2 × the retry period (${formatDuration(lease.retryPeriodSeconds)})`);
-  }
-  if (config.podFenceImages.length === 0 && (config.podFenceRootImages.length > 0 || config.podFenceEnv.length > 0)) {
-    throw new UsageError('--pod-fence-root-images and --pod-fence-env need --pod-fence-images: without it there is no build pod fence');
   }
   return config;
 }

@@ -12,7 +12,7 @@ import { createLogger } from '../log.js';
 import { diffObject, type FieldDiff } from '../render/index.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { Manager } from '../runtime/manager.js';
-import { addControllers, cacheOptions, DEFAULT_OPTIONS } from './setup.js';
+import { addControllers, cacheOptions, DEFAULT_OPTIONS, type OperatorOptions } from './setup.js';
 import { objectKey } from './recent-writes.js';
 import { DeletionGuard } from './deletion-guard.js';
 import { ConfigMapGuardStore, OPERATOR_NAMESPACE, readOnlyStore } from '../kube/deletion-guard-store.js';
@@ -94,19 +94,20 @@ class RecordingWriter implements ObjectWriter {
  * asked of a guard that reads the hold `run` keeps (in `guardNamespace`) and never writes:
  * every pending deletion is listed, and those the guard would hold are marked held.
  */
-export async function planChanges(client: KubeClient, guardNamespace = OPERATOR_NAMESPACE): Promise<PlannedChange[]> {
+export async function planChanges(client: KubeClient, options: OperatorOptions = DEFAULT_OPTIONS): Promise<PlannedChange[]> {
+  const guardNamespace = options.deletionGuard.namespace ?? OPERATOR_NAMESPACE;
   const log = createLogger('error', true);
   const recorder = new RecordingWriter(new Writer(client, new ResourceTypes(client), true));
-  const manager = new Manager(client, log, createMetrics({ processMetrics: false }), { cache: cacheOptions(DEFAULT_OPTIONS) });
-  const guard = new DeletionGuard(DEFAULT_OPTIONS.deletionGuard, readOnlyStore(new ConfigMapGuardStore(client, guardNamespace)));
-  const { buildNamespaces, admission } = addControllers(manager, DEFAULT_OPTIONS, { writer: recorder, events: new EventRecorder(undefined), guard });
+  const manager = new Manager(client, log, createMetrics({ processMetrics: false }), { cache: cacheOptions(options) });
+  const guard = new DeletionGuard(options.deletionGuard, readOnlyStore(new ConfigMapGuardStore(client, guardNamespace)));
+  const { buildNamespaces, admission } = addControllers(manager, options, { writer: recorder, events: new EventRecorder(undefined), guard });
   recorder.caches = buildNamespaces.caches;
   try {
     // The caches only: no controller runs, each tool is reconciled once, here.
     manager.cache.start();
     await manager.cache.waitForSync();
     await buildNamespaces.prepareReplication();
-    // The cluster-scoped admission objects (the build fence's policy and binding).
+    // The cluster-scoped admission objects: the build fence, the queue's hold, the pod fence.
     recorder.tool = '(cluster)';
     await admission.reconcile();
     for (const tool of buildNamespaces.allTools()) {

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PlannedChange } from '../../src/controller/plan.js';
 import type { KubeObject } from '../../src/api/meta.js';
-import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, RESOURCE_QUOTAS } from '../../src/kube/resources.js';
+import {
+  BUILD_QUOTA_POLICIES, collectionPath, MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS, NAMESPACES, objectPath, RESOURCE_QUOTAS,
+} from '../../src/kube/resources.js';
+import { HOLD_POLICY_NAME } from '../../src/render/build-queue-admission.js';
 import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 import { adminClient, installOperatorPrerequisites } from '../../envtest/install.js';
 import {
@@ -59,8 +62,9 @@ function writesOfPlan(changes: PlannedChange[]): string[] {
   return changes.map((c) => `${c.action === 'delete' ? 'delete' : 'apply'} ${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}`).sort();
 }
 
+/** As the operator under test runs: without the build queue (see startOperatorProcess). */
 async function plan(...args: string[]) {
-  return runCli(['plan', `--kubeconfig=${adminKubeconfig}`, ...args]);
+  return runCli(['plan', `--kubeconfig=${adminKubeconfig}`, '--max-running-builds=0', ...args]);
 }
 
 beforeAll(async () => {
@@ -89,6 +93,22 @@ describe('plan', () => {
   it('prints "no changes" and exits 0 on a converged cluster', async () => {
     const result = await plan();
     expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({ code: 0, stdout: 'no changes\n', stderr: '' });
+  });
+
+  it('plans what run would keep with the same settings: at run\'s defaults, the build queue\'s hold, and writes nothing', async () => {
+    const defaults = await runCli(['plan', `--kubeconfig=${adminKubeconfig}`, '-o', 'json']);
+    expect({ code: defaults.code, stderr: defaults.stderr }).toEqual({ code: 2, stderr: '' });
+    const { changes } = JSON.parse(defaults.stdout) as { changes: PlannedChange[] };
+    expect(changes.map((c) => `${c.tool} ${c.kind} ${c.name} ${c.action}`)).toEqual([
+      `(cluster) MutatingAdmissionPolicy ${HOLD_POLICY_NAME} create`,
+      `(cluster) MutatingAdmissionPolicyBinding ${HOLD_POLICY_NAME} create`,
+    ]);
+    // The same settings from the environment, as the Deployment gives them to run.
+    const fromEnv = await runCli(['plan', `--kubeconfig=${adminKubeconfig}`], { env: { BNO_MAX_RUNNING_BUILDS: '0' } });
+    expect({ code: fromEnv.code, stdout: fromEnv.stdout }).toEqual({ code: 0, stdout: 'no changes\n' });
+    for (const type of [MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS]) {
+      expect(await admin.request('GET', objectPath(type, HOLD_POLICY_NAME)).then(() => 'written', () => 'not written')).toBe('not written');
+    }
   });
 
   it('lists, after a policy edit, a new tool and a removed one, exactly the objects that run then writes', async () => {
