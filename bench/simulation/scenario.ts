@@ -380,14 +380,16 @@ export async function runWorkload(
     }
   };
 
-  // Read from the API server, not from the watches: what the cluster held at each moment.
+  // Read from the API server, not from the watches: what the cluster held at each moment, in
+  // this workload's namespaces (a cluster that ran another workload before may hold its runs).
+  const namespaces = new Set(planned.map((b) => layout.namespaceOf(b.tool)));
   const sampled = { samples: 0, max: 0 };
   let sampling = true;
   const sampler = (async () => {
     if (!sampleRunningEveryMs) return;
     while (sampling) {
       const list = await cluster.admin.request<{ items: QueuedRunView[] }>('GET', '/apis/tekton.dev/v1/pipelineruns', { query: { labelSelector: selector } });
-      const count = list.items.filter((r) => queueStanding(r) === 'running').length;
+      const count = list.items.filter((r) => namespaces.has(r.metadata.namespace ?? '') && queueStanding(r) === 'running').length;
       sampled.samples++;
       sampled.max = Math.max(sampled.max, count);
       await sleep(sampleRunningEveryMs);
