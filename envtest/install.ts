@@ -50,6 +50,21 @@ export async function installOperatorPrerequisites(client: KubeClient): Promise<
   }, { timeoutMs: 20_000 });
 }
 
+/** A PipelineRun as builds-api creates it for `tool`: the admin Pipeline, the tool's own image. */
+export function buildsApiRun(tool: string, name: string, status?: string) {
+  return {
+    apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name, labels: { user: tool } },
+    spec: {
+      pipelineRef: { name: 'buildpacks' },
+      params: [
+        { name: 'APP_IMAGE', value: `tools-harbor.wmcloud.org/tool-${tool}/tool-${tool}:latest` },
+        { name: 'SOURCE_URL', value: 'https://gitlab.wikimedia.org/toolforge-repos/example' },
+      ],
+      ...(status ? { status } : {}),
+    },
+  };
+}
+
 /**
  * Tekton's CRDs (the fixture: no Tekton controller) and an admin namespace holding the
  * `buildpacks` Pipeline, for a policy to replicate into build namespaces.

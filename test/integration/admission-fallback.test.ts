@@ -12,7 +12,7 @@ import {
 import { ADMISSION_CONDITION } from '../../src/controller/policy-status.js';
 import { PIPELINE_RUN_PENDING, REQUIRE_HELD_POLICY_NAME } from '../../src/render/build-queue-admission.js';
 import { configFor, eventually } from '../../envtest/cluster.js';
-import { clientFor, installAdminPipeline, installOperatorPrerequisites, policyCondition } from '../../envtest/install.js';
+import { buildsApiRun, clientFor, installAdminPipeline, installOperatorPrerequisites, policyCondition } from '../../envtest/install.js';
 import { startSupervisedControlPlane, type SupervisedControlPlane } from '../../envtest/spawn.js';
 import { startOperator, type RunningOperator } from './in-process-operator.js';
 
@@ -27,17 +27,7 @@ let asTool: KubeClient;
 let running: RunningOperator | undefined;
 
 type Run = KubeObject & { spec: { status?: string } & Record<string, unknown> };
-const run = (name: string, status?: string): Run => ({
-  apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name, labels: { user: TOOL } },
-  spec: {
-    pipelineRef: { name: 'buildpacks' },
-    params: [
-      { name: 'APP_IMAGE', value: `tools-harbor.wmcloud.org/tool-${TOOL}/tool-${TOOL}:latest` },
-      { name: 'SOURCE_URL', value: 'https://gitlab.wikimedia.org/toolforge-repos/example' },
-    ],
-    ...(status ? { status } : {}),
-  },
-});
+const run = (name: string, status?: string): Run => buildsApiRun(TOOL, name, status);
 const create = (body: Run, dryRun = false) =>
   asTool.request<Run>('POST', collectionPath(PIPELINE_RUNS, BUILD_NS), { body, ...(dryRun ? { query: { dryRun: 'All' } } : {}) });
 

@@ -18,7 +18,7 @@ import { PIPELINE_RUN_PENDING, renderHoldPolicy } from '../../src/render/build-q
 import { ANNOTATION_QUEUE } from '../../src/render/build-queue.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { configFor, controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
-import { adminClient, clientFor, installAdminPipeline, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../../envtest/install.js';
+import { adminClient, buildsApiRun, clientFor, installAdminPipeline, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../../envtest/install.js';
 import { metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
 
 const admin = adminClient();
@@ -49,16 +49,6 @@ const buildNs = (tool: string) => `image-build-${tool}`;
 const isHeld = (run: Run) => run.spec?.status === PIPELINE_RUN_PENDING;
 const isFinished = (run: Run) => run.status?.conditions?.some((c) => c.type === 'Succeeded' && c.status !== 'Unknown') ?? false;
 
-const buildRun = (tool: string, name: string) => ({
-  apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name, labels: { user: tool } },
-  spec: {
-    pipelineRef: { name: 'buildpacks' },
-    params: [
-      { name: 'APP_IMAGE', value: `tools-harbor.wmcloud.org/tool-${tool}/tool-${tool}:latest` },
-      { name: 'SOURCE_URL', value: 'https://gitlab.wikimedia.org/toolforge-repos/example' },
-    ],
-  },
-});
 /** Zero-padded so that names sort in submission order: the line orders runs of one second by name. */
 const runNames = (tool: string) => Array.from({ length: FLOOD[tool]! }, (_, i) => `flood-${String(i + 1).padStart(2, '0')}`);
 
@@ -193,7 +183,7 @@ describe('the build queue across a crash and a change of leader', () => {
       }, { timeoutMs: 60_000 });
       // The API server loads the hold a moment after the operator applies it.
       await eventually(async () => {
-        const probe = await tools.get(t)!.request<Run>('POST', collectionPath(PIPELINE_RUNS, buildNs(t)), { query: { dryRun: 'All' }, body: buildRun(t, 'probe') });
+        const probe = await tools.get(t)!.request<Run>('POST', collectionPath(PIPELINE_RUNS, buildNs(t)), { query: { dryRun: 'All' }, body: buildsApiRun(t, 'probe') });
         expect(probe.spec?.status).toBe(PIPELINE_RUN_PENDING);
       }, { timeoutMs: 60_000, intervalMs: 500 });
     }
@@ -218,7 +208,7 @@ describe('the build queue across a crash and a change of leader', () => {
       // As builds-api does: one tool floods, others submit behind it.
       for (const t of TOOLS) {
         for (const name of runNames(t)) {
-          await tools.get(t)!.request('POST', collectionPath(PIPELINE_RUNS, buildNs(t)), { body: buildRun(t, name) });
+          await tools.get(t)!.request('POST', collectionPath(PIPELINE_RUNS, buildNs(t)), { body: buildsApiRun(t, name) });
         }
       }
       const total = Object.values(FLOOD).reduce((a, b) => a + b, 0);

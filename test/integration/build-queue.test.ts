@@ -13,7 +13,7 @@ import {
 import { PIPELINE_RUN_PENDING, renderHoldPolicy } from '../../src/render/build-queue-admission.js';
 import { ANNOTATION_QUEUE, PLACES_TOLD } from '../../src/render/build-queue.js';
 import { configFor, eventually, uniqueName } from '../../envtest/cluster.js';
-import { adminClient, clientFor, installAdminPipeline, installOperatorPrerequisites } from '../../envtest/install.js';
+import { adminClient, buildsApiRun, clientFor, installAdminPipeline, installOperatorPrerequisites } from '../../envtest/install.js';
 import { metricValue, removeAndWait } from '../../envtest/operator-process.js';
 import { startOperator, type RunningOperator } from './in-process-operator.js';
 
@@ -37,17 +37,6 @@ async function applyPolicy(name: string, spec: Record<string, unknown>): Promise
   });
 }
 
-/** A run as builds-api creates it. */
-const buildRun = (tool: string, name: string) => ({
-  apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name, labels: { user: tool } },
-  spec: {
-    pipelineRef: { name: 'buildpacks' },
-    params: [
-      { name: 'APP_IMAGE', value: `tools-harbor.wmcloud.org/tool-${tool}/tool-${tool}:latest` },
-      { name: 'SOURCE_URL', value: 'https://gitlab.wikimedia.org/toolforge-repos/example' },
-    ],
-  },
-});
 
 /**
  * Creates runs `<prefix>-1..n` as the tool, one after the other: the line's order. Numbered so
@@ -57,7 +46,7 @@ const buildRun = (tool: string, name: string) => ({
 async function submit(tool: string, prefix: string, n: number): Promise<string[]> {
   const names = Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(String(n).length, '0')}`);
   for (const name of names) {
-    await asTool(tool).request('POST', collectionPath(PIPELINE_RUNS, buildNs(tool)), { body: buildRun(tool, name) });
+    await asTool(tool).request('POST', collectionPath(PIPELINE_RUNS, buildNs(tool)), { body: buildsApiRun(tool, name) });
   }
   return names;
 }
@@ -121,11 +110,11 @@ beforeAll(async () => {
   for (const t of [toolA, toolB, toolC]) {
     await eventually(async () => {
       const probe = await asTool(t).request<Run>('POST', collectionPath(PIPELINE_RUNS, buildNs(t)), {
-        query: { dryRun: 'All' }, body: buildRun(t, 'probe'),
+        query: { dryRun: 'All' }, body: buildsApiRun(t, 'probe'),
       });
       expect(probe.spec?.status).toBe(PIPELINE_RUN_PENDING);
       const unfenced = await asTool(t).request('POST', collectionPath(PIPELINE_RUNS, buildNs(t)), {
-        query: { dryRun: 'All' }, body: { ...buildRun(t, 'probe'), spec: { pipelineSpec: { tasks: [] } } },
+        query: { dryRun: 'All' }, body: { ...buildsApiRun(t, 'probe'), spec: { pipelineSpec: { tasks: [] } } },
       }).then(() => true, () => false);
       expect(unfenced).toBe(false);
     }, { timeoutMs: 60_000, intervalMs: 500 });
