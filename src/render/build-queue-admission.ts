@@ -12,8 +12,12 @@ export const REQUIRE_HELD_POLICY_NAME = 'build-namespace-operator-require-held-p
 export const PIPELINE_RUN_PENDING = 'PipelineRunPending';
 const ADMISSION_API_VERSION = 'admissionregistration.k8s.io/v1';
 
-/** Both served versions: v1beta1 is converted by Tekton's webhook, but is matched in its own right too. */
-const PIPELINE_RUN_RULE = { apiGroups: ['tekton.dev'], apiVersions: ['v1', 'v1beta1'], resources: ['pipelineruns'], operations: ['CREATE'] };
+/**
+ * Both served versions: v1beta1 is converted by Tekton's webhook, but is matched in its own right
+ * too. The scope as the API server defaults it, so the applied object equals the desired one at
+ * rest (without it every start applied the hold again).
+ */
+const PIPELINE_RUN_RULE = { apiGroups: ['tekton.dev'], apiVersions: ['v1', 'v1beta1'], resources: ['pipelineruns'], operations: ['CREATE'], scope: '*' };
 
 /**
  * The policy and its binding. Held on CREATE only: a run is created held whatever its
@@ -64,8 +68,7 @@ export function renderRequireHeldPolicy(exemptUsers: readonly string[] = DEFAULT
       metadata: { name: REQUIRE_HELD_POLICY_NAME, labels },
       spec: {
         failurePolicy: 'Fail',
-        // scope as the API server defaults it, so the applied object equals the desired one at rest.
-        matchConstraints: { resourceRules: [{ ...PIPELINE_RUN_RULE, scope: '*' }], matchPolicy: 'Equivalent' },
+        matchConstraints: { resourceRules: [PIPELINE_RUN_RULE], matchPolicy: 'Equivalent' },
         matchConditions: [{ name: 'not-exempt', expression: exemptCondition(exemptUsers) }],
         validations: [{
           expression: `has(object.spec.status) && object.spec.status == '${PIPELINE_RUN_PENDING}'`,
