@@ -40,6 +40,17 @@ export const ANNOTATION_ORPHANED = 'builds.toolforge.org/orphaned';
  * or until the RFC 3339 time it holds.
  */
 export const ANNOTATION_ALLOW_MASS_DELETION = 'builds.toolforge.org/allow-mass-deletion';
+/**
+ * On a PipelineRun in a build namespace: its place in the build queue while held, then
+ * `started <RFC 3339 time>` once the queue started it (how a restarted operator knows who had
+ * the last turns). Tekton copies it to the build pods, like any annotation of the run.
+ */
+export const ANNOTATION_QUEUE = 'builds.toolforge.org/queue';
+/**
+ * What the hold writes in ANNOTATION_QUEUE on create, and what a run far back in its tool's
+ * line keeps: the queue writes a run's exact place only as it nears the front.
+ */
+export const QUEUE_IN_LINE = 'waiting: in line for this tool';
 /** On a replicated object: its source, as "<namespace>/<name>". */
 export const ANNOTATION_REPLICATED_FROM = 'builds.toolforge.org/replicated-from';
 /** On a replicated object: a hash of the source content last copied, to notice rotation. */

@@ -4,7 +4,7 @@
 // that applies only while the run is still the one seen and still held: so a run is never
 // started twice (by a restarted operator or a new leader), and one cancelled or deleted
 // meanwhile is not brought back. Events only ask for a pass; a burst of them makes one.
-import { LABEL_TOOL, type ResourceList } from '../api/types.js';
+import { ANNOTATION_QUEUE, LABEL_TOOL, type ResourceList } from '../api/types.js';
 import type { KubeObject } from '../api/meta.js';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/client.js';
 import { LIMIT_RANGES, PIPELINE_RUNS, RESOURCE_QUOTAS } from '../kube/resources.js';
@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { queueMetrics, reconcileMetrics, type OperatorMetrics } from '../metrics/metrics.js';
 import { PIPELINE_RUN_PENDING } from '../render/build-queue-admission.js';
 import {
-  ANNOTATION_QUEUE, buildPodRequest, decideStarts, queueMessage, queueStanding, quotaRoom, startedAt, startedMark, toolMaxRunning,
+  buildPodRequest, decideStarts, queueMessage, queueStanding, quotaRoom, startedAt, startedMark, toolMaxRunning,
   type HeldRun, type ToolLine,
 } from '../render/build-queue.js';
 import type { Informer } from '../runtime/informer.js';
@@ -38,7 +38,11 @@ export interface BuildQueueDeps {
   buildsFor: BuildsFor;
   /** The cluster-wide cap on running builds, protecting the one shared Tekton controller. */
   clusterMaxRunning: number;
-  /** How long a pass waits after the first event of a burst, so the burst makes one pass. */
+  /**
+   * How long a pass waits after an event. None by default: the events that arrive during a
+   * pass make one more pass anyway, and a run that may start at once should be started before
+   * Tekton reconciles its create, so that Tekton sees it started and never writes it Pending.
+   */
   debounceMs?: number;
   now?: () => number;
 }
@@ -65,7 +69,7 @@ export class BuildQueueController implements Runnable {
   private readonly now: () => number;
 
   constructor(private readonly deps: BuildQueueDeps) {
-    this.debounceMs = deps.debounceMs ?? 100;
+    this.debounceMs = deps.debounceMs ?? 0;
     this.now = deps.now ?? Date.now;
     this.queue = new RateLimitingQueue({ metrics: queueMetrics(deps.metrics, CONTROLLER) });
     // Quota usage rises and falls with build pods: room may have opened, or closed.
@@ -89,7 +93,7 @@ export class BuildQueueController implements Runnable {
     void informer.synced.then(() => this.enqueue());
   }
 
-  /** Asks for a pass, after the debounce: a burst of events makes one. */
+  /** Asks for a pass; the events of a burst that arrive during one make a single next pass. */
   enqueue(): void {
     this.queue.addAfter(LINE, this.debounceMs);
   }

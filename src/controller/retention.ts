@@ -2,7 +2,7 @@
 // finished runs `runsToDelete` chooses as soon as a run finishes (from the watch), not only
 // when a new build starts. Tekton is optional: while the PipelineRun API is not served,
 // retention is off and says so once, and discovery is asked again on a timer.
-import { LABEL_MANAGED_BY, LABEL_TOOL, MANAGER, type BuildsSection } from '../api/types.js';
+import { ANNOTATION_QUEUE, LABEL_MANAGED_BY, LABEL_TOOL, MANAGER, type BuildsSection } from '../api/types.js';
 import { toolNamespaceName } from '../api/tool.js';
 import { effectivePolicy } from '../policy/index.js';
 import { nextExpiryMs, runOutcome, runsToDelete, type PipelineRunView } from '../render/retention-decision.js';
@@ -11,7 +11,7 @@ import type { Informer } from '../runtime/informer.js';
 import type { InformerCache } from '../runtime/cache.js';
 import type { Runnable } from '../runtime/manager.js';
 import type { KubeObject } from '../api/meta.js';
-import { ANNOTATION_QUEUE, type QueuedRunView } from '../render/build-queue.js';
+import type { QueuedRunView } from '../render/build-queue.js';
 import { PIPELINE_RUNS, ResourceTypes, type ResourceType } from '../kube/resources.js';
 import { Writer, type ObjectWriter } from '../kube/writer.js';
 import type { Logger } from '../log.js';

@@ -3,7 +3,7 @@
 // (`spec.status: PipelineRunPending`, which Tekton honours), so that only the operator
 // starts builds, in the line's order. Rendered like any other object: data, diffed, applied.
 import type { DesiredObject } from '../api/meta.js';
-import { LABEL_MANAGED_BY, MANAGER } from '../api/types.js';
+import { ANNOTATION_QUEUE, LABEL_MANAGED_BY, MANAGER, QUEUE_IN_LINE } from '../api/types.js';
 import { DEFAULT_FENCE_EXEMPT_USERS, exemptCondition } from './fence.js';
 
 export const HOLD_POLICY_NAME = 'build-namespace-operator-hold-pipelineruns';
@@ -22,7 +22,9 @@ const PIPELINE_RUN_RULE = { apiGroups: ['tekton.dev'], apiVersions: ['v1', 'v1be
 /**
  * The policy and its binding. Held on CREATE only: a run is created held whatever its
  * creator asked, and starting it later (clearing the field) is an UPDATE the build fence
- * allows to the operator alone.
+ * allows to the operator alone. The run is also told it is in line, so that the queue need
+ * not write to it until it nears the front (each write is a reconcile in Tekton's one shared
+ * controller); and a start mark the creator forged is overwritten.
  */
 export function renderHoldPolicy(): DesiredObject[] {
   const labels = { [LABEL_MANAGED_BY]: MANAGER };
@@ -37,7 +39,9 @@ export function renderHoldPolicy(): DesiredObject[] {
         matchConstraints: { resourceRules: [PIPELINE_RUN_RULE], matchPolicy: 'Equivalent' },
         mutations: [{
           patchType: 'ApplyConfiguration',
-          applyConfiguration: { expression: `Object{spec: Object.spec{status: "${PIPELINE_RUN_PENDING}"}}` },
+          applyConfiguration: {
+            expression: `Object{metadata: Object.metadata{annotations: {"${ANNOTATION_QUEUE}": "${QUEUE_IN_LINE}"}}, spec: Object.spec{status: "${PIPELINE_RUN_PENDING}"}}`,
+          },
         }],
       },
     },

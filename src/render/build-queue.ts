@@ -2,7 +2,7 @@
 // rebuilt from the cluster on every pass (held PipelineRuns, running ones, quota usage), so
 // a restart or a new leader decides exactly as the old one would have. The controller only
 // applies what this returns.
-import type { ResourceList } from '../api/types.js';
+import { ANNOTATION_QUEUE, QUEUE_IN_LINE, type ResourceList } from '../api/types.js';
 import { parseQuantity, type Quantity } from '../api/quantity.js';
 import { PIPELINE_RUN_PENDING } from './build-queue-admission.js';
 
@@ -143,11 +143,6 @@ export interface QueuedRunView {
   status?: { startTime?: string; completionTime?: string; conditions?: { type: string; status: string }[] };
 }
 
-/**
- * Written by the operator: on a held run, its place in line (for the tool to read); on a run it
- * started, `started <ISO time>`, which is how a restarted operator knows who had the last turns.
- */
-export const ANNOTATION_QUEUE = 'builds.toolforge.org/queue';
 const STARTED_PREFIX = 'started ';
 const CANCELLED = new Set(['Cancelled', 'CancelledRunFinally', 'StoppedRunFinally']);
 
@@ -220,9 +215,10 @@ export function quotaRoom(hard: ResourceList | undefined, used: ResourceList | u
 /**
  * How many of a tool's held runs are told their exact place: the ones that start next. Every
  * start moves each run behind it up one place, and each rewrite of a run makes Tekton's one
- * shared controller reconcile it, so a run further back is told only that it is at least this
- * far back: it is written when it joins the line and then once per place over the last few,
- * not once per start ahead of it: a flood's patches grow with its size, not with its square.
+ * shared controller reconcile it, so a run further back keeps the QUEUE_IN_LINE the hold gave
+ * it on create and is written only once per place over the last few: a flood's patches grow
+ * with its size, not with its square, and a run deep in a flood costs no write until it nears
+ * the front.
  */
 export const PLACES_TOLD = 4;
 
@@ -231,7 +227,7 @@ export const PLACES_TOLD = 4;
  * Past PLACES_TOLD it says neither the exact place nor the reason, which are the runs ahead's.
  */
 export function queueMessage(position: LinePosition, clusterRunning: number, clusterMaxRunning: number, maxRunning: number): string {
-  if (position.aheadForTool >= PLACES_TOLD) return `waiting: ${PLACES_TOLD} or more ahead of it for this tool`;
+  if (position.aheadForTool >= PLACES_TOLD) return QUEUE_IN_LINE;
   const ahead = `waiting: ${position.aheadForTool} ahead of it for this tool`;
   switch (position.waitingFor) {
     case 'tool-limit': return `${ahead}; the tool runs ${maxRunning} of ${maxRunning}`;

@@ -9,7 +9,7 @@
 // its first write, so there is no moment when a tool is let in and its fence is missing.
 // Pure: data in, objects out; the CEL is compile-checked in test/unit/fence.test.ts.
 import type { DesiredObject } from '../api/meta.js';
-import { LABEL_MANAGED_BY, LABEL_TOOL, MANAGER } from '../api/types.js';
+import { ANNOTATION_QUEUE, LABEL_MANAGED_BY, LABEL_TOOL, MANAGER, QUEUE_IN_LINE } from '../api/types.js';
 import type { EffectivePolicy } from '../policy/effective.js';
 
 export const FENCE_POLICY_NAME = 'build-namespace-operator-build-fence';
@@ -81,6 +81,10 @@ const firstForeign = (map: string, allowed: string): string => `${map}.filter(k,
 const keyOk = (prefixes: string, map: string, oldMap: string): string =>
   `(${prefixes}.exists(p, p != '' && (p.endsWith('/') ? k.startsWith(p) : k == p)) || ` +
   `(request.operation == 'UPDATE' && has(${oldMap}) && k in ${oldMap} && ${oldMap}[k] == ${map}[k]))`;
+
+/** An allowed annotation, or the build queue's hold telling a new run it is in line (mutation precedes validation). */
+const annotationOk = `(${keyOk('variables.annotationPrefixes', 'object.metadata.annotations', 'oldObject.metadata.annotations')} || `
+  + `(request.operation == 'CREATE' && k == '${ANNOTATION_QUEUE}' && object.metadata.annotations[k] == '${QUEUE_IN_LINE}'))`;
 
 export const FENCE_VARIABLES: readonly { name: string; expression: string }[] = [
   { name: 'pipelines', expression: `${fence('pipelines')}.split(',')` },
@@ -178,8 +182,8 @@ export const FENCE_VALIDATIONS: readonly FenceValidation[] = [
     message: 'a label is not allowed', reason: 'Forbidden',
   },
   {
-    expression: `!has(object.metadata.annotations) || object.metadata.annotations.all(k, ${keyOk('variables.annotationPrefixes', 'object.metadata.annotations', 'oldObject.metadata.annotations')})`,
-    messageExpression: `'metadata.annotations[' + object.metadata.annotations.filter(k, !${keyOk('variables.annotationPrefixes', 'object.metadata.annotations', 'oldObject.metadata.annotations')})[0] + '] is not allowed (Tekton copies annotations to the build pods): allowed keys are ' + ${fence('annotationPrefixes')}.replace(',', ', ')`,
+    expression: `!has(object.metadata.annotations) || object.metadata.annotations.all(k, ${annotationOk})`,
+    messageExpression: `'metadata.annotations[' + object.metadata.annotations.filter(k, !${annotationOk})[0] + '] is not allowed (Tekton copies annotations to the build pods): allowed keys are ' + ${fence('annotationPrefixes')}.replace(',', ', ')`,
     message: 'an annotation is not allowed', reason: 'Forbidden',
   },
 ];

@@ -15,7 +15,7 @@ import {
   BUILD_QUOTA_POLICIES, collectionPath, LEASES, MUTATING_ADMISSION_POLICIES, MUTATING_ADMISSION_POLICY_BINDINGS, NAMESPACES, objectPath, PIPELINE_RUNS,
 } from '../../src/kube/resources.js';
 import { PIPELINE_RUN_PENDING, renderHoldPolicy } from '../../src/render/build-queue-admission.js';
-import { ANNOTATION_QUEUE } from '../../src/render/build-queue.js';
+import { ANNOTATION_QUEUE } from '../../src/api/types.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { configFor, controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 import { adminClient, buildsApiRun, clientFor, installAdminPipeline, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../../envtest/install.js';

@@ -4,6 +4,7 @@
 // serve v1 only; v1beta1 is matched by the policy and proven with Tekton's own CRDs.)
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/meta.js';
+import { ANNOTATION_QUEUE, QUEUE_IN_LINE } from '../../src/api/types.js';
 import { collectionPath, objectPath, PIPELINE_RUNS } from '../../src/kube/resources.js';
 import { Writer } from '../../src/kube/writer.js';
 import { ResourceTypes } from '../../src/kube/resources.js';
@@ -17,9 +18,10 @@ const writer = new Writer(admin, new ResourceTypes(admin));
 const buildNs = uniqueName('image-build-queue');
 const otherNs = uniqueName('elsewhere');
 type Run = KubeObject & { spec?: { status?: string } };
+const FORGED_START = { [ANNOTATION_QUEUE]: 'started 2020-01-01T00:00:00.000Z', 'example.org/kept': 'yes' };
 
-const pipelineRun = (name: string, apiVersion: string, status?: string) => ({
-  apiVersion, kind: 'PipelineRun', metadata: { name },
+const pipelineRun = (name: string, apiVersion: string, status?: string, annotations?: Record<string, string>) => ({
+  apiVersion, kind: 'PipelineRun', metadata: { name, ...(annotations ? { annotations } : {}) },
   spec: { pipelineRef: { name: 'buildpacks' }, ...(status ? { status } : {}) },
 });
 
@@ -45,16 +47,19 @@ describe('the build queue hold (MutatingAdmissionPolicy)', () => {
     { name: 'a v1 run created without a status', type: PIPELINE_RUNS, status: undefined },
     { name: 'a v1 run that asks to start at once', type: PIPELINE_RUNS, status: '' },
     { name: 'a v1 run that claims another status', type: PIPELINE_RUNS, status: 'Cancelled' },
-  ])('stores $name held', async ({ type, status }) => {
+    { name: 'a v1 run that forges the mark of a run already started', type: PIPELINE_RUNS, status: '', annotations: FORGED_START },
+  ])('stores $name held, and told it is in line', async ({ type, status, annotations }: { type: typeof PIPELINE_RUNS; status?: string; annotations?: Record<string, string> }) => {
     const name = uniqueName('run');
     // The policy takes effect once the API server has loaded it: retry until it has.
     await eventually(async () => {
       await admin.request('DELETE', objectPath(type, name, buildNs)).catch(() => undefined);
-      const created = await admin.request<Run>('POST', collectionPath(type, buildNs), { body: pipelineRun(name, type.apiVersion, status) });
+      const created = await admin.request<Run>('POST', collectionPath(type, buildNs), { body: pipelineRun(name, type.apiVersion, status, annotations) });
       expect(created.spec?.status).toBe(PIPELINE_RUN_PENDING);
     }, { timeoutMs: 30_000, intervalMs: 500 });
     const stored = await admin.request<Run>('GET', objectPath(type, name, buildNs));
     expect(stored.spec?.status).toBe(PIPELINE_RUN_PENDING);
+    // The queue need not write the run until it nears the front, and a forged start mark is gone.
+    expect(stored.metadata.annotations).toEqual({ ...(annotations ? { 'example.org/kept': 'yes' } : {}), [ANNOTATION_QUEUE]: QUEUE_IN_LINE });
   });
 
   it('leaves runs outside build namespaces as they were created', async () => {

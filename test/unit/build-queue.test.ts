@@ -1,8 +1,8 @@
 // The build queue's decision, case by case: FIFO within a tool, round-robin across tools
 // (fewest running first), each tool's cap, its quota's room and the cluster's cap.
-import type { ResourceList } from '../../src/api/types.js';
+import { ANNOTATION_QUEUE, QUEUE_IN_LINE, type ResourceList } from '../../src/api/types.js';
 import {
-  ANNOTATION_QUEUE, buildPodRequest, buildsThatFit, decideStarts, PLACES_TOLD, queueMessage, queueStanding, quotaRoom, startedAt, startedMark, toolMaxRunning,
+  buildPodRequest, buildsThatFit, decideStarts, PLACES_TOLD, queueMessage, queueStanding, quotaRoom, startedAt, startedMark, toolMaxRunning,
   type HeldRun, type QueuedRunView, type ToolLine,
 } from '../../src/render/build-queue.js';
 import { pointerToken } from '../../src/kube/writer.js';
@@ -147,8 +147,8 @@ describe('queueMessage', () => {
     { position: { aheadForTool: 0, waitingFor: 'tool-limit' as const }, want: 'waiting: 0 ahead of it for this tool; the tool runs 2 of 2' },
     { position: { aheadForTool: 1, waitingFor: 'quota' as const }, want: 'waiting: 1 ahead of it for this tool; the tool\'s build-quota has no room' },
     // Further back, a text that does not change with every start ahead of it (each rewrite costs Tekton a reconcile).
-    { position: { aheadForTool: PLACES_TOLD, waitingFor: 'tool-limit' as const }, want: `waiting: ${PLACES_TOLD} or more ahead of it for this tool` },
-    { position: { aheadForTool: 45, waitingFor: 'cluster-limit' as const }, want: `waiting: ${PLACES_TOLD} or more ahead of it for this tool` },
+    { position: { aheadForTool: PLACES_TOLD, waitingFor: 'tool-limit' as const }, want: QUEUE_IN_LINE },
+    { position: { aheadForTool: 45, waitingFor: 'cluster-limit' as const }, want: QUEUE_IN_LINE },
   ])('$want', ({ position, want }) => {
     expect(queueMessage(position, 40, 40, 2)).toBe(want);
   });
