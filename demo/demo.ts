@@ -132,7 +132,7 @@ async function main(untilSignal: () => Promise<void>): Promise<void> {
   }, { timeoutMs: 60_000, intervalMs: 20 });
   const readyIn = ms(started);
   const skipped = await eventually(async () => {
-    const events = await admin.request<{ items: { reason: string; type: string; message: string }[] }>('GET', collectionPath(EVENTS, `${TOOL_NAMESPACE_PREFIX}${TOO_LONG}`));
+    const events = await admin.request<{ items: { reason: string; type: string; note: string }[] }>('GET', collectionPath(EVENTS, `${TOOL_NAMESPACE_PREFIX}${TOO_LONG}`));
     const event = events.items.find((e) => e.type === 'Warning');
     if (!event) throw new Error('no Warning event yet');
     return event;
@@ -142,7 +142,7 @@ async function main(untilSignal: () => Promise<void>): Promise<void> {
   say(`   The ${LONGEST.length}-character tool's is cut to 63 characters with a hash (its label, not its name, says whose it is):`);
   say(`     ${buildNamespaceName(LONGEST)}`);
   say(`   ${TOOL_NAMESPACE_PREFIX}${TOO_LONG} is skipped, with a Warning Event in it:`);
-  say(`     ${skipped.reason}: ${skipped.message}`);
+  say(`     ${skipped.reason}: ${skipped.note}`);
 
   // What Tekton does on a tool's behalf: start build pods, which the tool's quota bounds.
   const shownNs = buildNamespaceName(SHOWN);

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import yaml from 'js-yaml';
 import { configForServiceAccount, eventually } from './cluster.js';
+import type { KubeObject } from '../src/api/meta.js';
 import type { KubeClient } from '../src/kube/client.js';
+import { LEASES, objectPath } from '../src/kube/resources.js';
 import type { ControlPlaneInfo } from './controlplane.js';
 import { freePort, repoRoot } from './controlplane.js';
 import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from './install.js';
@@ -244,4 +246,11 @@ export async function removeAndWait(client: KubeClient, paths: string[], timeout
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** Who holds the operator's leader-election Lease of that name now ('' for nobody or no Lease). */
+export async function leaseHolder(client: KubeClient, lease: string): Promise<string> {
+  const found = await client.request<KubeObject & { spec: { holderIdentity?: string } }>('GET', objectPath(LEASES, lease, OPERATOR_NAMESPACE))
+    .catch(() => undefined);
+  return found?.spec.holderIdentity ?? '';
 }

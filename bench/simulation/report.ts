@@ -67,6 +67,22 @@ export function othersDelay(result: ScenarioResult, floodTool: string): { p50: n
   return { p50: summary?.p50 ?? NaN, p95: summary?.p95 ?? NaN, max: summary?.max ?? NaN };
 }
 
+/**
+ * Where B..J's start delay went, medians in seconds: waiting for the queue to start the run
+ * (0 when it is never held), Tekton's part until the pod exists, the scheduler's and the node's
+ * until it runs. Builds whose pod never ran are left out.
+ */
+export function othersStages(result: ScenarioResult, floodTool: string): { queue: number; tekton: number; pod: number } {
+  const ran = result.builds.filter((b) => b.tool !== floodTool && b.runningAt !== undefined && b.podCreatedAt !== undefined);
+  const median = (values: number[]) => percentile(values.sort((a, b) => a - b), 50);
+  const released = (b: BuildRecord) => b.releasedAt ?? b.submittedAt;
+  return {
+    queue: median(ran.map((b) => (released(b) - b.submittedAt) / 1000)),
+    tekton: median(ran.map((b) => (b.podCreatedAt! - released(b)) / 1000)),
+    pod: median(ran.map((b) => (b.runningAt! - b.podCreatedAt!) / 1000)),
+  };
+}
+
 const fmt = (s: number) => `${formatSeconds(s)} s`;
 const triple = (sorted: number[]) => `${fmt(percentile(sorted, 50))} / ${fmt(percentile(sorted, 95))} / ${fmt(sorted[sorted.length - 1] ?? NaN)}`;
 
@@ -85,6 +101,10 @@ export function queueLines(results: ScenarioResult[], floodTool: string, slots: 
       const o = othersDelay(r, floodTool);
       const b = othersDelay(baseline, floodTool);
       out.push(`- ${title}: B..J start delay p95 ${fmt(o.p95)} against ${fmt(b.p95)} in the baseline of the same run (${o.p95 - b.p95 >= 0 ? '+' : ''}${formatSeconds(o.p95 - b.p95)} s).`);
+    }
+    if (!isBurst(r) && r.builds.some((x) => x.tool !== floodTool)) {
+      const st = othersStages(r, floodTool);
+      out.push(`- ${title}: B..J's delay by stage (medians): started by the queue ${fmt(st.queue)}, then Tekton to the pod ${fmt(st.tekton)}, then the pod to running ${fmt(st.pod)}.`);
     }
     if (!isBurst(r) && flood.length) {
       const byRun = slotGapSeconds(flood, slots, (x) => x.finishedAt);

@@ -264,7 +264,7 @@ export class Reconciler {
         nsLog.warn('deletion held back', { reason: decision.message });
         // Said once per hold, not once per held tool: a typo over N tools is one Event per policy.
         if (decision.started) {
-          for (const policy of policies) await events.record(targetOf(policy), 'Warning', 'DeletionsHeld', decision.message);
+          for (const policy of policies) await events.record(targetOf(policy), 'Warning', 'DeletionsHeld', decision.message, 'Delete');
         }
         result = { requeueAfter: HELD_RECHECK_MS };
         continue;

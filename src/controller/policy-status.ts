@@ -258,7 +258,7 @@ export class PolicyStatusController implements Runnable {
       this.deps.log.warn('replication source unavailable; tools replicating it are not copied to', {
         policy: policy.metadata.name, source: sourceKey(source.ref), cause: source.cause, error: source.message,
       });
-      await this.deps.events.record(targetOf(policy), 'Warning', 'ReplicationSourceUnavailable', unavailableMessage([source]));
+      await this.deps.events.record(targetOf(policy), 'Warning', 'ReplicationSourceUnavailable', unavailableMessage([source]), 'Replicate');
     }
     // A cause that went away may come back: then it is told again.
     for (const key of this.toldUnavailable) {

@@ -92,7 +92,14 @@ export function addControllers(manager: Manager, options: OperatorOptions = DEFA
   const writer = overrides.writer ?? new Writer(client, types);
   // A 403 from our own RBAC is a broken install, whichever request met it: never silent.
   client.onRequest(reportForbidden(log, metrics));
-  const events = overrides.events ?? new EventRecorder(client, { onDropped: () => metrics.eventsDropped.inc({ reason: 'rate_limited' }) });
+  const events = overrides.events ?? new EventRecorder(client, {
+    onDropped: () => metrics.eventsDropped.inc({ reason: 'rate_limited' }),
+    // Per-object rate limits bound these lines as they bound the Events.
+    onRefused: (err) => {
+      metrics.eventsDropped.inc({ reason: 'refused' });
+      log.warn('event not recorded', { error: errorMessage(err) });
+    },
+  });
   const tracker = new ToolStatusTracker();
   const { namespace = OPERATOR_NAMESPACE, configMap = DELETION_GUARD_CONFIG_MAP } = options.deletionGuard;
   const guard = overrides.guard ?? new DeletionGuard({

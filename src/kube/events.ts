@@ -1,7 +1,9 @@
 // Kubernetes Events for admins and tool owners, rate-limited twice so that nothing the
 // operator does can flood the API server with Events: the same event is sent at most once
 // per window, and each involved object has a token bucket (a burst, then one per interval),
-// as client-go's event correlator does with its spam filter.
+// as client-go's event correlator does with its spam filter. They are written as
+// events.k8s.io/v1 Events, which say which controller and which replica reported them.
+import { hostname } from 'node:os';
 import type { KubeClient } from './client.js';
 import type { KubeObject } from '../api/meta.js';
 import { collectionPath, EVENTS } from './resources.js';
@@ -29,7 +31,10 @@ export const EVENT_BURST = 25;
 export const EVENT_REFILL_MS = 5 * 60_000;
 
 export interface EventRecorderOptions {
+  /** The Event's reportingController. */
   component?: string;
+  /** The Event's reportingInstance: this replica (the pod's host name). */
+  instance?: string;
   /** The same event is sent once per window. */
   windowMs?: number;
   now?: () => number;
@@ -38,6 +43,8 @@ export interface EventRecorderOptions {
   refillMs?: number;
   /** Told of every Event the per-object limit dropped. */
   onDropped?: () => void;
+  /** Told of every Event the API server did not take: an Event is not worth failing work for, but is not lost silently. */
+  onRefused?: (err: unknown) => void;
 }
 
 interface Bucket { tokens: number; at: number }
@@ -46,11 +53,13 @@ export class EventRecorder {
   private readonly sent = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
   private readonly component: string;
+  private readonly instance: string;
   private readonly windowMs: number;
   private readonly now: () => number;
 
   constructor(private readonly client: KubeClient | undefined, private readonly options: EventRecorderOptions = {}) {
     this.component = options.component ?? 'build-namespace-operator';
+    this.instance = (options.instance ?? `${this.component}-${hostname()}`).slice(0, 128);
     this.windowMs = options.windowMs ?? 10 * 60_000;
     this.now = options.now ?? Date.now;
   }
@@ -73,23 +82,28 @@ export class EventRecorder {
    * Records the event unless the API server already holds one of ours with this reason
    * about this object: a restarted operator repeats nothing it already said.
    */
-  async recordOnce(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+  async recordOnce(target: EventTarget, type: EventType, reason: string, message: string, action?: string): Promise<void> {
     if (this.client) {
-      const namespace = eventNamespace(target);
       try {
-        const existing = await this.client.request<{ items: { source?: { component?: string } }[] }>('GET', collectionPath(EVENTS, namespace), {
-          query: { fieldSelector: `involvedObject.name=${target.name},involvedObject.kind=${target.kind},reason=${reason}` },
+        const existing = await this.client.request<{ items: unknown[] }>('GET', collectionPath(EVENTS, eventNamespace(target)), {
+          query: {
+            fieldSelector: `regarding.name=${target.name},regarding.kind=${target.kind},reason=${reason},reportingController=${this.component}`,
+            limit: 1,
+          },
         });
-        if (existing.items.some((e) => e.source?.component === this.component)) return;
+        if (existing.items.length > 0) return;
       } catch {
-        // Unknown: say it again rather than not at all.
+        // Unknown (a 403 is reported by the client's observer): say it again rather than not at all.
       }
     }
-    await this.record(target, type, reason, message);
+    await this.record(target, type, reason, message, action);
   }
 
-  /** Records the event; failures are swallowed: an Event is never worth failing work for. */
-  async record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+  /**
+   * Records the event; a failure goes to onRefused, never to the caller: an Event is never worth failing work for.
+   * The action says what the operator was doing to the object when it happened.
+   */
+  async record(target: EventTarget, type: EventType, reason: string, message: string, action = 'Reconcile'): Promise<void> {
     const dedupeKey = `${target.kind}/${target.namespace ?? ''}/${target.name}/${reason}/${message}`;
     const last = this.sent.get(dedupeKey);
     const now = this.now();
@@ -101,28 +115,13 @@ export class EventRecorder {
     this.sent.set(dedupeKey, now);
     if (this.sent.size > 10_000) this.prune(now);
     if (!this.client) return;
-    const namespace = eventNamespace(target);
-    const involvedObject = target.kind === 'Namespace' ? { ...target, namespace } : { ...target };
-    const time = new Date(now).toISOString();
     try {
-      await this.client.request('POST', collectionPath(EVENTS, namespace), {
-        body: {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { generateName: `${target.name}.`, namespace },
-          involvedObject,
-          reason,
-          message,
-          type,
-          source: { component: this.component },
-          reportingComponent: this.component,
-          firstTimestamp: time,
-          lastTimestamp: time,
-          count: 1,
-        },
+      await this.client.request('POST', collectionPath(EVENTS, eventNamespace(target)), {
+        body: eventBody(target, { type, reason, note: message, action, reportingController: this.component, reportingInstance: this.instance }, now),
       });
-    } catch {
+    } catch (err) {
       this.sent.delete(dedupeKey);
+      this.options.onRefused?.(err);
     }
   }
 
@@ -133,6 +132,34 @@ export class EventRecorder {
     for (const [k, b] of this.buckets) if (now - b.at >= full) this.buckets.delete(k);
   }
 }
+
+export interface EventFields {
+  type: EventType;
+  reason: string;
+  note: string;
+  action: string;
+  reportingController: string;
+  reportingInstance: string;
+}
+
+/** An events.k8s.io/v1 Event about the target, first seen at `now` (ms since the epoch). */
+export function eventBody(target: EventTarget, fields: EventFields, now: number): Record<string, unknown> {
+  const namespace = eventNamespace(target);
+  return {
+    apiVersion: EVENTS.apiVersion,
+    kind: EVENTS.kind,
+    // events.k8s.io checks a generated name as a DNS subdomain, which may not end in '.'.
+    metadata: { generateName: `${target.name}-`, namespace },
+    regarding: target.kind === 'Namespace' ? { ...target, namespace } : { ...target },
+    ...fields,
+    // The API server keeps a longer note, but says a reader may stop at 1 kB.
+    note: fields.note.length > 1024 ? `${fields.note.slice(0, 1021)}...` : fields.note,
+    eventTime: microTime(now),
+  };
+}
+
+/** metav1.MicroTime's form: RFC 3339 with exactly six digits of fraction. */
+const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 /**
  * An Event about a Namespace lives in that namespace (the API server wants the involved

@@ -214,7 +214,7 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
     }),
     eventsDropped: new Counter({
       name: `${PREFIX}events_dropped_total`,
-      help: 'Events not sent because their object had used up its burst (a per-object rate limit)',
+      help: 'Events not sent: their object had used up its burst (reason rate_limited, a per-object limit), or the API server refused them (reason refused)',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -19,7 +19,7 @@ import { ANNOTATION_QUEUE } from '../../src/api/types.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { configFor, controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 import { adminClient, buildsApiRun, clientFor, installAdminPipeline, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../../envtest/install.js';
-import { metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
+import { leaseHolder, metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
 
 const admin = adminClient();
 const suite = uniqueName('qfail');
@@ -125,7 +125,7 @@ async function startReplica(): Promise<OperatorProcess> {
   return p;
 }
 
-const holder = async () => (await admin.request<KubeObject & { spec: { holderIdentity?: string } }>('GET', objectPath(LEASES, lease, OPERATOR_NAMESPACE))).spec.holderIdentity ?? '';
+const holder = () => leaseHolder(admin, lease);
 const startedBy = async (p: OperatorProcess) => metricValue(await p.metrics(), 'build_namespace_operator_builds_started_total');
 
 beforeAll(async () => {

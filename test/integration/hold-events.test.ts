@@ -20,7 +20,7 @@ let plane: SupervisedControlPlane;
 let admin: KubeClient;
 let running: RunningOperator | undefined;
 
-interface Event { reason: string; type: string; involvedObject: { kind: string; name: string }; source?: { component?: string } }
+interface Event { reason: string; type: string; regarding: { kind: string; name: string }; reportingController?: string }
 
 /** Every policy selects the tools by the label value given: the right one, or a typo. */
 async function applyPolicies(selectorValue: string): Promise<void> {
@@ -38,7 +38,7 @@ async function applyPolicies(selectorValue: string): Promise<void> {
 /** The operator's Events in the whole cluster. */
 async function operatorEvents(): Promise<Event[]> {
   const list = await admin.request<{ items: Event[] }>('GET', collectionPath(EVENTS));
-  return list.items.filter((e) => e.source?.component === 'build-namespace-operator');
+  return list.items.filter((e) => e.reportingController === 'build-namespace-operator');
 }
 
 beforeAll(async () => {
@@ -79,7 +79,7 @@ describe('a held mass deletion of 200 tools under 3 policies', () => {
     expect(list.items.filter((ns) => ns.metadata.deletionTimestamp)).toHaveLength(COUNT);
     const after = (await operatorEvents()).filter((e) => !before.has(JSON.stringify(e)));
     const held = after.filter((e) => e.reason === 'DeletionsHeld');
-    expect(held.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}`).sort()).toEqual(POLICIES.map((p) => `BuildQuotaPolicy/${p}`));
+    expect(held.map((e) => `${e.regarding.kind}/${e.regarding.name}`).sort()).toEqual(POLICIES.map((p) => `BuildQuotaPolicy/${p}`));
     process.stderr.write(`hold-events: ${after.length} Events after the typo (${after.map((e) => e.reason).join(', ')})\n`);
     expect(after.length).toBeLessThanOrEqual(POLICIES.length + 3);
   }, 180_000);

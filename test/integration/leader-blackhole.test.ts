@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/meta.js';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
-import { BUILD_QUOTA_POLICIES, collectionPath, LEASES, NAMESPACES, objectPath } from '../../src/kube/resources.js';
+import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath } from '../../src/kube/resources.js';
 import { eventually, uniqueName } from '../../envtest/cluster.js';
 import { BlackholeProxy } from '../../envtest/blackhole-proxy.js';
 import { installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../../envtest/install.js';
-import { startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
+import { leaseHolder, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
 import { startSupervisedControlPlane, type SupervisedControlPlane } from '../../envtest/spawn.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bno-blackhole-test-'));
@@ -39,7 +39,6 @@ interface AuditEvent {
   responseStatus?: { code?: number };
 }
 
-interface Lease extends KubeObject { spec: { holderIdentity?: string } }
 
 let plane: SupervisedControlPlane;
 let admin: KubeClient;
@@ -54,8 +53,7 @@ function credentialId(tokenFile: string): string {
 
 const auditEvents = (): AuditEvent[] => readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
 const byCredential = (id: string) => (e: AuditEvent) => e.user.extra?.['authentication.kubernetes.io/credential-id']?.includes(id) ?? false;
-const holder = async () => (await admin.request<Lease>('GET', objectPath(LEASES, lease, OPERATOR_NAMESPACE))
-  .catch(() => ({ spec: {} }) as Lease)).spec.holderIdentity ?? '';
+const holder = () => leaseHolder(admin, lease);
 
 async function createTool(tool: string): Promise<void> {
   await admin.request('POST', collectionPath(NAMESPACES), {

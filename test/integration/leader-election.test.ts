@@ -10,7 +10,7 @@ import type { KubeObject } from '../../src/api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, LEASES, NAMESPACES, objectPath } from '../../src/kube/resources.js';
 import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 import { adminClient, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../../envtest/install.js';
-import { metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
+import { leaseHolder, metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
 import { resetDeletionGuard } from './in-process-operator.js';
 
 const admin = adminClient();
@@ -30,7 +30,7 @@ const tools: string[] = [];
 let kubeconfig = '';
 
 interface Lease extends KubeObject { spec: { holderIdentity?: string; leaseTransitions?: number } }
-const holder = async () => (await admin.request<Lease>('GET', objectPath(LEASES, lease, OPERATOR_NAMESPACE))).spec.holderIdentity ?? '';
+const holder = () => leaseHolder(admin, lease);
 
 async function createTool(tool: string): Promise<void> {
   tools.push(tool);

@@ -30,7 +30,7 @@ let running: RunningOperator | undefined;
 
 interface Condition { type: string; status: string; reason: string; message: string }
 interface PolicyStatus { failedTools?: number; readyTools?: number; matchedTools?: number; failures?: { tool: string; reason: string }[]; conditions?: Condition[] }
-interface Event { reason: string; message: string; type: string }
+interface Event { reason: string; note: string; type: string }
 
 const crd = (kind: string, plural: string) => ({
   apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural}.${group}` },
@@ -66,7 +66,7 @@ const copyPath = (type: typeof WIDGETS, name: string, tool: string) => objectPat
 
 async function policyEvents(): Promise<Event[]> {
   const list = await admin.request<{ items: Event[] }>('GET', collectionPath(EVENTS, 'default'), {
-    query: { fieldSelector: `involvedObject.name=${badPolicy},reason=ReplicationSourceUnavailable` },
+    query: { fieldSelector: `regarding.name=${badPolicy},reason=ReplicationSourceUnavailable` },
   });
   return list.items;
 }
@@ -146,7 +146,7 @@ describe('a replication source that cannot sync', () => {
     expect(await gauge()).toBe(2);
     await eventually(async () => {
       const events = await policyEvents();
-      expect(events.map((e) => e.message.split(':')[0]).sort()).toEqual([`${GADGETS.apiVersion} Gadget in ${adminNs}`, `${WIDGETS.apiVersion} Widget in ${adminNs}`]);
+      expect(events.map((e) => e.note.split(':')[0]).sort()).toEqual([`${GADGETS.apiVersion} Gadget in ${adminNs}`, `${WIDGETS.apiVersion} Widget in ${adminNs}`]);
       expect(events.every((e) => e.type === 'Warning')).toBe(true);
     }, { timeoutMs: 10_000 });
     // Never delete what we cannot see: the copy made before is still there.
