@@ -51,6 +51,11 @@ export const ANNOTATION_QUEUE = 'builds.toolforge.org/queue';
  * line keeps: the queue writes a run's exact place only as it nears the front.
  */
 export const QUEUE_IN_LINE = 'waiting: in line for this tool';
+/**
+ * Tekton's label naming a run's Pipeline, which its first reconcile adds with a metadata update.
+ * The hold sets it on create, so a held run costs Tekton's client one status write, not two.
+ */
+export const LABEL_TEKTON_PIPELINE = 'tekton.dev/pipeline';
 /** On a replicated object: its source, as "<namespace>/<name>". */
 export const ANNOTATION_REPLICATED_FROM = 'builds.toolforge.org/replicated-from';
 /** On a replicated object: a hash of the source content last copied, to notice rotation. */

@@ -9,7 +9,7 @@
 // its first write, so there is no moment when a tool is let in and its fence is missing.
 // Pure: data in, objects out; the CEL is compile-checked in test/unit/fence.test.ts.
 import type { DesiredObject } from '../api/meta.js';
-import { ANNOTATION_QUEUE, LABEL_MANAGED_BY, LABEL_TOOL, MANAGER, QUEUE_IN_LINE } from '../api/types.js';
+import { ANNOTATION_QUEUE, LABEL_MANAGED_BY, LABEL_TEKTON_PIPELINE, LABEL_TOOL, MANAGER, QUEUE_IN_LINE } from '../api/types.js';
 import type { EffectivePolicy } from '../policy/effective.js';
 
 export const FENCE_POLICY_NAME = 'build-namespace-operator-build-fence';
@@ -81,6 +81,10 @@ const firstForeign = (map: string, allowed: string): string => `${map}.filter(k,
 const keyOk = (prefixes: string, map: string, oldMap: string): string =>
   `(${prefixes}.exists(p, p != '' && (p.endsWith('/') ? k.startsWith(p) : k == p)) || ` +
   `(request.operation == 'UPDATE' && has(${oldMap}) && k in ${oldMap} && ${oldMap}[k] == ${map}[k]))`;
+
+/** An allowed label, or the build queue's hold naming the run's Pipeline as Tekton would (mutation precedes validation). */
+const labelOk = `(${keyOk('variables.labelPrefixes', 'object.metadata.labels', 'oldObject.metadata.labels')} || `
+  + `(request.operation == 'CREATE' && k == '${LABEL_TEKTON_PIPELINE}' && has(${S}.pipelineRef) && has(${S}.pipelineRef.name) && object.metadata.labels[k] == ${S}.pipelineRef.name))`;
 
 /** An allowed annotation, or the build queue's hold telling a new run it is in line (mutation precedes validation). */
 const annotationOk = `(${keyOk('variables.annotationPrefixes', 'object.metadata.annotations', 'oldObject.metadata.annotations')} || `
@@ -177,8 +181,8 @@ export const FENCE_VALIDATIONS: readonly FenceValidation[] = [
     message: 'spec.status PipelineRunPending may not be cleared by a tool', reason: 'Forbidden',
   },
   {
-    expression: `!has(object.metadata.labels) || object.metadata.labels.all(k, ${keyOk('variables.labelPrefixes', 'object.metadata.labels', 'oldObject.metadata.labels')})`,
-    messageExpression: `'metadata.labels[' + object.metadata.labels.filter(k, !${keyOk('variables.labelPrefixes', 'object.metadata.labels', 'oldObject.metadata.labels')})[0] + '] is not allowed (Tekton copies labels to the build pods): allowed keys are ' + ${fence('labelPrefixes')}.replace(',', ', ')`,
+    expression: `!has(object.metadata.labels) || object.metadata.labels.all(k, ${labelOk})`,
+    messageExpression: `'metadata.labels[' + object.metadata.labels.filter(k, !${labelOk})[0] + '] is not allowed (Tekton copies labels to the build pods): allowed keys are ' + ${fence('labelPrefixes')}.replace(',', ', ')`,
     message: 'a label is not allowed', reason: 'Forbidden',
   },
   {

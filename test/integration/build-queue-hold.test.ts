@@ -4,7 +4,7 @@
 // serve v1 only; v1beta1 is matched by the policy and proven with Tekton's own CRDs.)
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/meta.js';
-import { ANNOTATION_QUEUE, QUEUE_IN_LINE } from '../../src/api/types.js';
+import { ANNOTATION_QUEUE, LABEL_TEKTON_PIPELINE, QUEUE_IN_LINE } from '../../src/api/types.js';
 import { collectionPath, objectPath, PIPELINE_RUNS } from '../../src/kube/resources.js';
 import { Writer } from '../../src/kube/writer.js';
 import { ResourceTypes } from '../../src/kube/resources.js';
@@ -60,6 +60,21 @@ describe('the build queue hold (MutatingAdmissionPolicy)', () => {
     expect(stored.spec?.status).toBe(PIPELINE_RUN_PENDING);
     // The queue need not write the run until it nears the front, and a forged start mark is gone.
     expect(stored.metadata.annotations).toEqual({ ...(annotations ? { 'example.org/kept': 'yes' } : {}), [ANNOTATION_QUEUE]: QUEUE_IN_LINE });
+    // Named for its Pipeline, as Tekton's first reconcile would otherwise name it with an update.
+    expect(stored.metadata.labels).toEqual({ [LABEL_TEKTON_PIPELINE]: 'buildpacks' });
+  });
+
+  it('names no Pipeline for a run that has no pipelineRef, and corrects one that names another', async () => {
+    const inline = await admin.request<Run>('POST', collectionPath(PIPELINE_RUNS, buildNs), {
+      body: { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name: uniqueName('inline') }, spec: { pipelineSpec: { tasks: [] } } },
+    });
+    expect(inline.spec?.status).toBe(PIPELINE_RUN_PENDING);
+    expect(inline.metadata.labels?.[LABEL_TEKTON_PIPELINE]).toBeUndefined();
+    const misnamed = pipelineRun(uniqueName('misnamed'), 'tekton.dev/v1');
+    const created = await admin.request<Run>('POST', collectionPath(PIPELINE_RUNS, buildNs), {
+      body: { ...misnamed, metadata: { ...misnamed.metadata, labels: { [LABEL_TEKTON_PIPELINE]: 'other', user: 'x' } } },
+    });
+    expect(created.metadata.labels).toEqual({ [LABEL_TEKTON_PIPELINE]: 'buildpacks', user: 'x' });
   });
 
   it('leaves runs outside build namespaces as they were created', async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../../envtest/controlplane.js';
 import { applyFiles } from '../../envtest/install.js';
 import type { KubeClient } from '../../src/kube/client.js';
+import { LABEL_TEKTON_PIPELINE } from '../../src/api/types.js';
 import { ADMIN_NS, builderRun, describeWithTekton, startTektonFixture, type TektonFixture } from './tekton-fixture.js';
 
 type Run = RunObject & { spec: Record<string, unknown> };
@@ -99,6 +100,28 @@ describeWithTekton('Tekton tests')('real Tekton with its webhook and resolvers',
     }, { timeoutMs: 60_000, intervalMs: 250 });
     expect(pod.metadata.labels?.user).toBe(tool);
     process.stderr.write(`Tekton's build pod: ${JSON.stringify(pod)}\n`);
+  }, 90_000);
+
+  test('a held run already named for its Pipeline costs Tekton its status write only, not a metadata update too', async () => {
+    // What the build queue's hold relies on: Tekton's first reconcile of a run adds the
+    // tekton.dev/pipeline label with an update of the whole run unless the run has it.
+    const held = (labels?: Record<string, string>) => admin.request<Run>('POST', runs(ADMIN_NS), {
+      body: {
+        apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { generateName: 'held-', ...(labels ? { labels } : {}) },
+        spec: { pipelineRef: { name: PIPELINE_NAME }, status: 'PipelineRunPending', params: [{ name: 'SOURCE_URL', value: 'x' }, { name: 'APP_IMAGE', value: 'y' }] },
+      },
+    });
+    const bare = await held();
+    const named = await held({ [LABEL_TEKTON_PIPELINE]: PIPELINE_NAME });
+    const creator = bare.metadata.managedFields?.[0]?.manager;
+    /** Tekton's writes to the run once it has marked it Pending: "<operation> <subresource>". */
+    const tektonWrites = (name: string) => eventually(async () => {
+      const run = await admin.request<Run>('GET', `${runs(ADMIN_NS)}/${name}`);
+      expect(run.status?.conditions?.find((c) => c.type === 'Succeeded')?.reason).toBe('PipelineRunPending');
+      return (run.metadata.managedFields ?? []).filter((e) => e.manager !== creator).map((e) => `${e.operation} ${e.subresource ?? 'object'}`).sort();
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    expect(await tektonWrites(bare.metadata.name)).toEqual(['Update object', 'Update status']);
+    expect(await tektonWrites(named.metadata.name)).toEqual(['Update status']);
   }, 90_000);
 
   // Last: it switches the shared Tekton to the Toolforge flags of manifests/tekton/.

@@ -163,8 +163,14 @@ describe('the fence evaluated offline', () => {
   });
 
   it('allows on UPDATE the labels already there (Tekton\'s own), but not new ones', () => {
-    const stored = legit({}, { user: 'cdnjs', 'tekton.dev/pipeline': 'buildpacks' });
+    const stored = legit({}, { user: 'cdnjs', 'tekton.dev/pipeline': 'other' });
     expect(judge(stored, params, 'UPDATE', stored)).toEqual([]);
     expect(judge(stored, params, 'CREATE')).toEqual([expect.stringContaining('metadata.labels[tekton.dev/pipeline]')]);
+  });
+
+  it('allows on CREATE the label naming the run\'s own Pipeline, as the hold sets it and Tekton would', () => {
+    expect(judge(legit({}, { user: 'cdnjs', 'tekton.dev/pipeline': 'buildpacks' }), params, 'CREATE')).toEqual([]);
+    expect(judge(legit({}, { user: 'cdnjs', 'tekton.dev/pipeline': 'buildpacks2' }), params, 'CREATE'))
+      .toEqual([expect.stringContaining('metadata.labels[tekton.dev/pipeline]')]);
   });
 });
