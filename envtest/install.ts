@@ -85,3 +85,11 @@ export async function policyCondition(client: KubeClient, policy: string, type: 
   const live = await client.request<{ status?: { conditions?: PolicyCondition[] } }>('GET', `/apis/builds.toolforge.org/v1alpha1/buildquotapolicies/${policy}`);
   return live.status?.conditions?.find((c) => c.type === type);
 }
+
+/** Applies a BuildQuotaPolicy with this spec as an admin would (server-side apply, forced). */
+export async function applyPolicy(client: KubeClient, name: string, spec: Record<string, unknown>): Promise<void> {
+  await client.request('PATCH', `/apis/builds.toolforge.org/v1alpha1/buildquotapolicies/${name}`, {
+    query: { fieldManager: 'test-admin', force: true }, contentType: 'application/apply-patch+yaml',
+    body: { apiVersion: 'builds.toolforge.org/v1alpha1', kind: 'BuildQuotaPolicy', metadata: { name }, spec },
+  });
+}

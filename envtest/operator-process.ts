@@ -254,3 +254,14 @@ export async function leaseHolder(client: KubeClient, lease: string): Promise<st
     .catch(() => undefined);
   return found?.spec.holderIdentity ?? '';
 }
+
+/** Of two replicas started with the same Lease, the one that took it and the other. */
+export async function leaderOf(client: KubeClient, lease: string, replicas: [OperatorProcess, OperatorProcess]): Promise<{ leader: OperatorProcess; standby: OperatorProcess }> {
+  const byIdentity = new Map(await Promise.all(replicas.map(async (p) => [await p.identity, p] as const)));
+  const leader = await eventually(async () => {
+    const p = byIdentity.get(await leaseHolder(client, lease));
+    if (!p) throw new Error('neither replica holds the Lease yet');
+    return p;
+  }, { timeoutMs: 30_000 });
+  return { leader, standby: leader === replicas[0] ? replicas[1] : replicas[0] };
+}

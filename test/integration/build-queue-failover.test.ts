@@ -19,7 +19,7 @@ import { ANNOTATION_QUEUE } from '../../src/api/types.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { configFor, controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 import { adminClient, buildsApiRun, clientFor, installAdminPipeline, installOperatorPrerequisites, OPERATOR_NAMESPACE } from '../../envtest/install.js';
-import { leaseHolder, metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
+import { leaderOf, leaseHolder, metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess } from '../../envtest/operator-process.js';
 
 const admin = adminClient();
 const suite = uniqueName('qfail');
@@ -167,15 +167,7 @@ afterAll(async () => {
 
 describe('the build queue across a crash and a change of leader', () => {
   it('starts every run of a flood once, in order, within the caps, though its leader is killed and then replaced mid-flood', async () => {
-    const first = await startReplica();
-    const second = await startReplica();
-    const byIdentity = new Map([[await first.identity, first], [await second.identity, second]]);
-    const leader = await eventually(async () => {
-      const p = byIdentity.get(await holder());
-      expect(p).toBeDefined();
-      return p!;
-    }, { timeoutMs: 30_000 });
-    const standby = leader === first ? second : first;
+    const { leader, standby } = await leaderOf(admin, lease, [await startReplica(), await startReplica()]);
     for (const t of TOOLS) {
       await eventually(async () => {
         const ns = await admin.request<KubeObject>('GET', objectPath(NAMESPACES, buildNs(t)));

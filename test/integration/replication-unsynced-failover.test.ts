@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, LEASES, NAMESPACES, objectPath, SECRETS } from '../../src/kube/resources.js';
 import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
-import { adminClient, installOperatorPrerequisites, OPERATOR_NAMESPACE, policyCondition } from '../../envtest/install.js';
+import { adminClient, applyPolicy, installOperatorPrerequisites, OPERATOR_NAMESPACE, policyCondition } from '../../envtest/install.js';
 import {
-  leaseHolder, metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess,
+  leaderOf, leaseHolder, metricValue, removeAndWait, startOperatorProcess, writeOperatorKubeconfig, type OperatorProcess,
 } from '../../envtest/operator-process.js';
 
 const admin = adminClient();
@@ -54,15 +54,8 @@ async function reconciled(tool: string): Promise<boolean> {
   return ns !== undefined && await exists(objectPath(SECRETS, 'harbor-push', buildNs(tool)));
 }
 
-async function applyPolicy(name: string, flavour: string, replicate: Record<string, string>[]): Promise<void> {
-  await admin.request('PATCH', objectPath(BUILD_QUOTA_POLICIES, name), {
-    query: { fieldManager: 'test-admin', force: true }, contentType: 'application/apply-patch+yaml',
-    body: {
-      apiVersion: 'builds.toolforge.org/v1alpha1', kind: 'BuildQuotaPolicy', metadata: { name },
-      spec: { toolSelector: { matchLabels: { suite, flavour } }, resourceQuota: { hard: { pods: '4' } }, replicate },
-    },
-  });
-}
+const applyFlavourPolicy = (name: string, flavour: string, replicate: Record<string, string>[]) =>
+  applyPolicy(admin, name, { toolSelector: { matchLabels: { suite, flavour } }, resourceQuota: { hard: { pods: '4' } }, replicate });
 
 async function startReplica(): Promise<OperatorProcess> {
   const p = await startOperatorProcess({ kubeconfig, args: ELECTION });
@@ -88,8 +81,8 @@ beforeAll(async () => {
     body: { apiVersion: WIDGETS.apiVersion, kind: 'Widget', metadata: { name: 'template', namespace: adminNs }, spec: { size: 3 } },
   }), { timeoutMs: 30_000, intervalMs: 200 });
   const secret = { kind: 'Secret', namespace: adminNs, name: 'harbor-push' };
-  await applyPolicy(badPolicy, 'bad', [secret, { apiVersion: WIDGETS.apiVersion, kind: 'Widget', namespace: adminNs, name: 'template' }]);
-  await applyPolicy(goodPolicy, 'good', [secret]);
+  await applyFlavourPolicy(badPolicy, 'bad', [secret, { apiVersion: WIDGETS.apiVersion, kind: 'Widget', namespace: adminNs, name: 'template' }]);
+  await applyFlavourPolicy(goodPolicy, 'good', [secret]);
   await createTool(`${suite}-good-0`, 'good');
   await createTool(`${suite}-bad-0`, 'bad');
   kubeconfig = (await writeOperatorKubeconfig(dir, controlPlaneInfo())).path;
@@ -108,15 +101,7 @@ afterAll(async () => {
 
 describe('a standby that takes over while a replication source cannot sync', () => {
   it('reconciles every tool at once, reports the source and is ready', async () => {
-    const first = await startReplica();
-    const second = await startReplica();
-    const byIdentity = new Map([[await first.identity, first], [await second.identity, second]]);
-    const leader = await eventually(async () => {
-      const p = byIdentity.get(await holder());
-      expect(p).toBeDefined();
-      return p!;
-    }, { timeoutMs: 30_000 });
-    const standby = leader === first ? second : first;
+    const { leader, standby } = await leaderOf(admin, lease, [await startReplica(), await startReplica()]);
     // The leader does its job despite the source: both tools are reconciled, the bad one without its Widget.
     await eventually(async () => expect((await Promise.all(tools.map(reconciled))).every(Boolean)).toBe(true), { timeoutMs: 60_000, intervalMs: 200 });
     expect(metricValue(await leader.metrics(), UNSYNCED)).toBe(1);

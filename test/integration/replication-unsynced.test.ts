@@ -8,7 +8,7 @@ import type { KubeObject } from '../../src/api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, EVENTS, NAMESPACES, objectPath, SECRETS } from '../../src/kube/resources.js';
 import { eventually, uniqueName } from '../../envtest/cluster.js';
 import { repoRoot } from '../../envtest/controlplane.js';
-import { adminClient, applyFiles, installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../../envtest/install.js';
+import { adminClient, applyPolicy, applyFiles, installOperatorPrerequisites, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT } from '../../envtest/install.js';
 import { startOperator, type RunningOperator } from './in-process-operator.js';
 
 const admin = adminClient();
@@ -48,15 +48,8 @@ async function createCrd(kind: string, plural: string): Promise<void> {
   }, { timeoutMs: 30_000 });
 }
 
-async function applyPolicy(name: string, flavour: string, replicate: Record<string, string>[]): Promise<void> {
-  await admin.request('PATCH', objectPath(BUILD_QUOTA_POLICIES, name), {
-    query: { fieldManager: 'test-admin', force: true }, contentType: 'application/apply-patch+yaml',
-    body: {
-      apiVersion: 'builds.toolforge.org/v1alpha1', kind: 'BuildQuotaPolicy', metadata: { name },
-      spec: { toolSelector: { matchLabels: { suite, flavour } }, resourceQuota: { hard: { pods: '4' } }, replicate },
-    },
-  });
-}
+const applyFlavourPolicy = (name: string, flavour: string, replicate: Record<string, string>[]) =>
+  applyPolicy(admin, name, { toolSelector: { matchLabels: { suite, flavour } }, resourceQuota: { hard: { pods: '4' } }, replicate });
 
 const policyStatus = async (name: string) => (await admin.request<{ status?: PolicyStatus }>('GET', objectPath(BUILD_QUOTA_POLICIES, name))).status;
 const condition = (status: PolicyStatus | undefined) => status?.conditions?.find((c) => c.type === 'ReplicationSourcesAvailable');
@@ -103,12 +96,12 @@ beforeAll(async () => {
     admin.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: `tool-${t}`, labels: { name: `tool-${t}`, tenancy: 'tool', suite, flavour: flavour! } } } })));
   // a policy that replicates it and a kind not served at all, next to a policy that does not.
   const secret = { kind: 'Secret', namespace: adminNs, name: 'harbor-push' };
-  await applyPolicy(badPolicy, 'bad', [
+  await applyFlavourPolicy(badPolicy, 'bad', [
     secret,
     { apiVersion: WIDGETS.apiVersion, kind: 'Widget', namespace: adminNs, name: 'template' },
     { apiVersion: GADGETS.apiVersion, kind: 'Gadget', namespace: adminNs, name: 'gizmo' },
   ]);
-  await applyPolicy(goodPolicy, 'good', [secret]);
+  await applyFlavourPolicy(goodPolicy, 'good', [secret]);
   running = await startOperator();
 }, 120_000);
 
