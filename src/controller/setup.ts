@@ -7,6 +7,7 @@ import { ResourceTypes, servedKinds } from '../kube/resources.js';
 import { Writer, type ObjectWriter } from '../kube/writer.js';
 import type { InformerCacheOptions } from '../runtime/cache.js';
 import type { Manager } from '../runtime/manager.js';
+import { Interner } from '../runtime/intern.js';
 import { BuildNamespaceController, keepOwnManagedFields } from './build-namespaces.js';
 import { DeletionGuard } from './deletion-guard.js';
 import { ConfigMapGuardStore, DELETION_GUARD_CONFIG_MAP, OPERATOR_NAMESPACE } from '../kube/deletion-guard-store.js';
@@ -65,7 +66,8 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
 
 /** The cache settings the operator's controllers expect of their manager. */
 export function cacheOptions(options: OperatorOptions): InformerCacheOptions {
-  return { relistIntervalMs: options.relistIntervalMs, defaultTransform: <T extends KubeObject>(obj: T) => keepOwnManagedFields(obj) };
+  const interner = new Interner();
+  return { relistIntervalMs: options.relistIntervalMs, defaultTransform: <T extends KubeObject>(obj: T) => interner.object(keepOwnManagedFields(obj)) };
 }
 
 export interface Controllers {
