@@ -17,6 +17,7 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import { eventually, uniqueName } from '../../envtest/cluster.js';
 import { repoRoot } from '../../envtest/controlplane.js';
 import { adminClient, applyFiles, installOperatorPrerequisites } from '../../envtest/install.js';
+import { removeAndWait } from '../../envtest/operator-process.js';
 import { startOperator, type RunningOperator } from './in-process-operator.js';
 
 const admin = adminClient();
@@ -124,8 +125,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await retention?.stop();
   await running?.stop();
+  // Its build namespaces keep runs that look started and unfinished: left behind, they would
+  // fill the cluster-wide cap of a later file's build queue.
+  await removeAndWait(admin, [
+    ...[tool, ttlTool].flatMap((t) => [objectPath(NAMESPACES, `tool-${t}`), objectPath(NAMESPACES, `image-build-${t}`)]),
+    objectPath(NAMESPACES, strangerNs), objectPath(BUILD_QUOTA_POLICIES, `${suite}-base`), objectPath(BUILD_QUOTA_POLICIES, `${suite}-ttl`),
+  ]);
   admin.close();
-});
+}, 90_000);
 
 describe('build retention', () => {
   it('keeps the running runs and the newest 4 succeeded and 2 failed, by creation time, and nothing elsewhere', async () => {
