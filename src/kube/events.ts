@@ -82,7 +82,7 @@ export class EventRecorder {
    * Records the event unless the API server already holds one of ours with this reason
    * about this object: a restarted operator repeats nothing it already said.
    */
-  async recordOnce(target: EventTarget, type: EventType, reason: string, message: string, action?: string): Promise<void> {
+  async recordOnce(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
     if (this.client) {
       try {
         const existing = await this.client.request<{ items: unknown[] }>('GET', collectionPath(EVENTS, eventNamespace(target)), {
@@ -96,7 +96,7 @@ export class EventRecorder {
         // Unknown (a 403 is reported by the client's observer): say it again rather than not at all.
       }
     }
-    await this.record(target, type, reason, message, action);
+    await this.record(target, type, reason, message);
   }
 
   /**
