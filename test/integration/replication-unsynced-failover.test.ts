@@ -104,7 +104,8 @@ describe('a standby that takes over while a replication source cannot sync', () 
     const { leader, standby } = await leaderOf(admin, lease, [await startReplica(), await startReplica()]);
     // The leader does its job despite the source: both tools are reconciled, the bad one without its Widget.
     await eventually(async () => expect((await Promise.all(tools.map(reconciled))).every(Boolean)).toBe(true), { timeoutMs: 60_000, intervalMs: 200 });
-    expect(metricValue(await leader.metrics(), UNSYNCED)).toBe(1);
+    // The gauge is refreshed with the policy status, once per status interval: wait for a pass.
+    await eventually(async () => expect(metricValue(await leader.metrics(), UNSYNCED)).toBe(1), { timeoutMs: 30_000, intervalMs: 200 });
 
     expect((await leader.stop('SIGKILL')).signal).toBe('SIGKILL');
     // Tools that come while nobody leads: one on each policy.
@@ -130,7 +131,7 @@ describe('a standby that takes over while a replication source cannot sync', () 
     }, { timeoutMs: 30_000, intervalMs: 200 });
     expect(await policyCondition(admin, goodPolicy, 'ReplicationSourcesAvailable')).toMatchObject({ status: 'True' });
     // and its metric counts the source, while its probes say it is doing its job.
-    expect(metricValue(await standby.metrics(), UNSYNCED)).toBe(1);
+    await eventually(async () => expect(metricValue(await standby.metrics(), UNSYNCED)).toBe(1), { timeoutMs: 30_000, intervalMs: 200 });
     expect((await fetch(`http://${standby.healthAddress}/readyz`)).status).toBe(200);
     expect((await fetch(`http://${standby.healthAddress}/healthz`)).status).toBe(200);
   }, 240_000);
