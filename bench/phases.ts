@@ -10,7 +10,8 @@ import {
   API_VERSION, KIND, LABEL_MANAGED_BY, LABEL_READY, MANAGER, READY_VALUE, type BuildQuotaPolicy,
 } from '../src/api/types.js';
 import { DEFAULT_OPTIONS } from '../src/controller/setup.js';
-import { isConflict, KubeClient, loadKubeConfig } from '../src/kube/client.js';
+import { isConflict, KubeClient } from '../src/kube/client.js';
+import { loadKubeConfig } from '../src/kube/credentials.js';
 import type { KubeObject } from '../src/api/meta.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, RESOURCE_QUOTAS, ResourceTypes } from '../src/kube/resources.js';
 import { Writer } from '../src/kube/writer.js';

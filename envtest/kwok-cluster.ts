@@ -5,7 +5,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeClient, loadKubeConfig } from '../src/kube/client.js';
+import { KubeClient } from '../src/kube/client.js';
+import { loadKubeConfig } from '../src/kube/credentials.js';
 import { eventually } from './cluster.js';
 import { ControlPlane, DEFAULT_CONTROLLERS, repoRoot, stopProcess } from './controlplane.js';
 

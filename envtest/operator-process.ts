@@ -61,7 +61,7 @@ export async function writeOperatorKubeconfig(dir: string, info: ControlPlaneInf
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'local', cluster: { server: info.server, 'certificate-authority-data': Buffer.from(new Pki(info.dir).caPem()).toString('base64') } }],
-    users: [{ name: user, user: { 'auth-provider': { name: 'tokenFile', config: { tokenFile } } } }],
+    users: [{ name: user, user: { tokenFile } }],
     contexts: [{ name: 'operator', context: { cluster: 'local', user } }],
     'current-context': 'operator',
   }), { mode: 0o600 });

@@ -82,7 +82,7 @@ export async function planCommand(args: readonly string[], io: CommandIO): Promi
   const timeout = parseDuration(values.timeout as string, '--timeout');
   const config = configFromFlags(PLAN_RUN_FLAGS, values, io.env);
 
-  const { KubeClient, loadKubeConfig } = await import('../kube/client.js');
+  const [{ KubeClient }, { loadKubeConfig }] = await Promise.all([import('../kube/client.js'), import('../kube/credentials.js')]);
   const { planChanges } = await import('../controller/plan.js');
   const { operatorOptions } = await import('./run-operator.js');
   let client: KubeClient | undefined;

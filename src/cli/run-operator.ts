@@ -3,7 +3,8 @@
 // and hands the lease on.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { KubeClient } from '../kube/client.js';
+import { loadKubeConfig } from '../kube/credentials.js';
 import { createLogger } from '../log.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { Manager } from '../runtime/manager.js';

@@ -18,7 +18,7 @@ const LEASE_DEFAULTS = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, ret
 
 export interface RunFlag {
   flag: string;
-  /** Environment variable; undefined for --kubeconfig, whose variable KUBECONFIG client-node reads itself. */
+  /** Environment variable; undefined for --kubeconfig, whose variable KUBECONFIG the credentials loader reads itself. */
   env?: string;
   value?: string;
   type: 'string' | 'boolean';

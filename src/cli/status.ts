@@ -212,7 +212,7 @@ export async function statusCommand(args: readonly string[], io: CommandIO): Pro
   const output = values.output as string;
   if (!['table', 'json'].includes(output)) throw new UsageError(`--output: "${output}" is not table or json`);
   const timeout = parseDuration(values.timeout as string, '--timeout');
-  const { KubeClient, loadKubeConfig } = await import('../kube/client.js');
+  const [{ KubeClient }, { loadKubeConfig }] = await Promise.all([import('../kube/client.js'), import('../kube/credentials.js')]);
   let client: KubeClient | undefined;
   try {
     client = new KubeClient(loadKubeConfig(values.kubeconfig as string | undefined));

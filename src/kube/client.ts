@@ -1,5 +1,5 @@
-// The REST transport to the API server: credentials from client-node's KubeConfig
-// (kubeconfig file or in-cluster), raw JSON in and out, one keep-alive connection pool.
+// The REST transport to the API server: credentials from ./credentials.ts (kubeconfig file
+// or in-cluster), raw JSON in and out, one keep-alive connection pool.
 // Every request but a watch has a deadline, a 429 is retried after its Retry-After, and
 // writes pass a gate the manager closes the moment this process may no longer write.
 //
@@ -7,8 +7,8 @@
 // request, so every call pays a TLS handshake, and it turns objects into class instances
 // (dates become Date) while watch events stay plain JSON. An operator that keeps
 // thousands of objects in caches and compares them needs one plain-JSON shape and cheap
-// calls, so it speaks REST directly with client-node's authentication.
-import { KubeConfig } from '@kubernetes/client-node';
+// calls, so it speaks REST directly.
+import type { ClientCredentials } from './credentials.js';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -52,15 +52,6 @@ export const isConflict = (err: unknown) => statusCode(err) === 409;
 export const isGone = (err: unknown) => statusCode(err) === 410;
 export const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** A kubeconfig file when given (or $KUBECONFIG), otherwise in-cluster credentials. */
-export function loadKubeConfig(path?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
-
 /** Counts every request by verb, so tests and benchmarks can see what a component did. */
 export type RequestObserver = (verb: string, path: string, status: number) => void;
 
@@ -96,7 +87,7 @@ export class KubeClient {
   private readonly settings: Required<KubeClientOptions>;
   private writesClosed?: string;
 
-  constructor(readonly config: KubeConfig, options: KubeClientOptions = {}) {
+  constructor(readonly config: ClientCredentials, options: KubeClientOptions = {}) {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.settings = { ...DEFAULT_CLIENT_OPTIONS, ...definedOnly(options) };

@@ -5,7 +5,8 @@
 // says how to make it), starts held builds in turn, reports the fallback in every policy's
 // status, and writes nothing at rest.
 import type { KubeObject } from '../../src/api/meta.js';
-import { ApiError, KubeClient, loadKubeConfig } from '../../src/kube/client.js';
+import { ApiError, KubeClient } from '../../src/kube/client.js';
+import { loadKubeConfig } from '../../src/kube/credentials.js';
 import {
   BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, PIPELINE_RUNS, servedKinds, VALIDATING_ADMISSION_POLICIES,
 } from '../../src/kube/resources.js';

@@ -4,7 +4,8 @@
 // reconciled, /readyz is ready, and every policy's AdmissionPoliciesInForce condition is False
 // with reason NotServed, naming what is missing.
 import type { KubeObject } from '../../src/api/meta.js';
-import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { loadKubeConfig } from '../../src/kube/credentials.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, NAMESPACES, objectPath, servedKinds } from '../../src/kube/resources.js';
 import { ADMISSION_CONDITION } from '../../src/controller/policy-status.js';
 import { eventually } from '../../envtest/cluster.js';

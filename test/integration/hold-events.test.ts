@@ -5,7 +5,8 @@
 // have been hundreds. A control plane of its own: 200 build namespaces would slow the
 // shared one for every other test file.
 import type { KubeObject } from '../../src/api/meta.js';
-import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { loadKubeConfig } from '../../src/kube/credentials.js';
 import { BUILD_QUOTA_POLICIES, collectionPath, EVENTS, NAMESPACES, objectPath } from '../../src/kube/resources.js';
 import { eventually } from '../../envtest/cluster.js';
 import { installOperatorPrerequisites } from '../../envtest/install.js';

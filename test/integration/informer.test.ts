@@ -2,12 +2,13 @@
 // an index, a relist that emits only what really changed, and a stop during a relist that
 // leaves no watch behind.
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { loadKubeConfig } from '../../src/kube/credentials.js';
 import { BlackholeProxy } from '../../envtest/blackhole-proxy.js';
 import { Informer, type ChangeType } from '../../src/runtime/informer.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import { CONFIG_MAPS, collectionPath, NAMESPACES, objectPath } from '../../src/kube/resources.js';
-import { controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
+import { adminConfig, controlPlaneInfo, eventually, uniqueName } from '../../envtest/cluster.js';
 
 const client = new KubeClient(loadKubeConfig(controlPlaneInfo().adminKubeconfig));
 afterAll(() => client.close());
@@ -71,7 +72,7 @@ describe('Informer', () => {
     await client.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: namespace } } });
     // The informer's client reaches the API server through a proxy that can hold its bytes.
     const proxy = await BlackholeProxy.start(controlPlaneInfo().server);
-    const admin = loadKubeConfig(controlPlaneInfo().adminKubeconfig);
+    const admin = adminConfig();
     const viaProxy = new KubeConfig();
     viaProxy.loadFromOptions({
       clusters: admin.clusters.map((c) => ({ ...c, server: proxy.url })), users: admin.users, contexts: admin.contexts, currentContext: admin.currentContext,

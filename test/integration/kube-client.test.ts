@@ -6,7 +6,8 @@
 // that has no seats of its own, so the next request of that level gets the server's real
 // 429 with Retry-After. A control plane of its own, so that the webhook slows no other test.
 import { createServer, type Server, type Socket } from 'node:net';
-import { KubeClient, loadKubeConfig, RequestTimeoutError, statusCode } from '../../src/kube/client.js';
+import { KubeClient, RequestTimeoutError, statusCode } from '../../src/kube/client.js';
+import { loadKubeConfig } from '../../src/kube/credentials.js';
 import { CONFIG_MAPS, collectionPath, NAMESPACES } from '../../src/kube/resources.js';
 import { configFor, eventually, uniqueName } from '../../envtest/cluster.js';
 import { Pki } from '../../envtest/pki.js';

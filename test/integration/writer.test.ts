@@ -1,6 +1,7 @@
 // The writer's requests as the API server reads them: a delete carries its UID
 // precondition, so an object that was replaced since it was seen is never deleted.
-import { KubeClient, loadKubeConfig, ApiError } from '../../src/kube/client.js';
+import { KubeClient, ApiError } from '../../src/kube/client.js';
+import { loadKubeConfig } from '../../src/kube/credentials.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import { CONFIG_MAPS, NAMESPACES, ResourceTypes, collectionPath, objectPath } from '../../src/kube/resources.js';
 import { Writer } from '../../src/kube/writer.js';
