@@ -64,7 +64,8 @@ export class BuildNamespaceController implements Runnable {
 
   constructor(private readonly deps: BuildNamespaceDeps) {
     const { cache } = deps;
-    const namespaces = cache.informer<KubeObject>(NAMESPACES);
+    // Nothing reads a Namespace's spec or status: its name, labels and deletion say it all.
+    const namespaces = cache.informer<KubeObject>(NAMESPACES, { metadataOnly: true });
     namespaces.addIndex(BY_TOOL, (ns) => {
       const tool = ns.metadata.labels?.[LABEL_TOOL];
       return tool ? [tool] : [];
@@ -267,13 +268,16 @@ export class BuildNamespaceController implements Runnable {
 }
 
 /**
- * Drops every managedFields entry but our own Apply entry (all the diff reads): other
- * managers' entries (kubectl, the controller manager's status) only cost memory.
+ * Drops every managedFields entry but our own Apply entry (all the diff reads), and its
+ * time: other managers' entries (kubectl, the controller manager's status) and the time of
+ * our last apply only cost memory, and without the time every object of a kind and policy
+ * has the same entry, which the cache then keeps once.
  */
 export function keepOwnManagedFields<T extends KubeObject>(obj: T): T {
   const meta = obj.metadata;
   if (!meta.managedFields) return obj;
   const own = meta.managedFields.filter((e) => e.manager === MANAGER && e.operation === 'Apply');
+  for (const entry of own) delete (entry as { time?: string }).time;
   if (own.length > 0) meta.managedFields = own;
   else delete meta.managedFields;
   return obj;

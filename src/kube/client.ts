@@ -76,6 +76,8 @@ export interface RequestInit {
   contentType?: string;
   /** Aborts the request (and any wait for a retry); it rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** The media type asked for, when not plain JSON: the API server's metadata-only form, for one. */
+  accept?: string;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -190,7 +192,7 @@ export class KubeClient {
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     opts.headers = {
       ...opts.headers,
-      Accept: 'application/json, */*',
+      Accept: init.accept ?? 'application/json, */*',
       // Node sends a DELETE body without chunking, so only a length makes the API server
       // read it (and not take it for the start of the next request on the connection).
       ...(body === undefined ? {} : { 'Content-Type': init.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) }),
@@ -218,10 +220,12 @@ export class KubeClient {
    * A watch: calls onEvent for each event line until the server closes the stream, the
    * signal aborts it, or it fails. Resolves on a clean end, rejects with the failure.
    */
-  async watch(path: string, query: Query, onEvent: (event: { type: string; object: unknown }) => void, signal: AbortSignal): Promise<void> {
+  async watch(
+    path: string, query: Query, onEvent: (event: { type: string; object: unknown }) => void, signal: AbortSignal, accept = 'application/json',
+  ): Promise<void> {
     // A watch holds its connection for minutes: it gets its own, not one from the pool.
     const opts = await this.options('GET', path, { ...query, watch: true }, undefined);
-    opts.headers = { ...opts.headers, Accept: 'application/json' };
+    opts.headers = { ...opts.headers, Accept: accept };
     for (const observe of this.observers) observe('WATCH', path, 200);
     await new Promise<void>((resolve, reject) => {
       const req = this.send(opts, undefined, signal);

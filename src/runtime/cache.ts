@@ -12,6 +12,8 @@ export interface InformerRequest<T extends KubeObject> {
   labelSelector?: string;
   /** Shapes each object before it is cached; replaces the cache's default transform. */
   transform?: (obj: T) => T;
+  /** Only the objects' metadata (see InformerOptions.metadataOnly): a different informer from the full one. */
+  metadataOnly?: boolean;
 }
 
 export interface InformerCacheOptions {
@@ -28,8 +30,8 @@ interface Entry {
   running?: Promise<void>;
 }
 
-const informerKey = (type: ResourceType, namespace = '', labelSelector = '') =>
-  `${type.apiVersion}/${type.kind}|${namespace}|${labelSelector}`;
+const informerKey = (type: ResourceType, { namespace = '', labelSelector = '', metadataOnly = false }: Omit<InformerRequest<KubeObject>, 'transform'>) =>
+  `${type.apiVersion}/${type.kind}|${namespace}|${labelSelector}|${metadataOnly ? 'metadata' : 'full'}`;
 
 export class InformerCache {
   private readonly entries = new Map<string, Entry>();
@@ -44,13 +46,14 @@ export class InformerCache {
 
   /** The informer for this type, namespace and selector: the existing one, or a new one. */
   informer<T extends KubeObject>(type: ResourceType, request: InformerRequest<T> = {}): Informer<T> {
-    const key = informerKey(type, request.namespace, request.labelSelector);
+    const key = informerKey(type, request);
     const existing = this.entries.get(key);
     // One informer serves every caller of one key; the cache holds them as KubeObjects.
     if (existing) return existing.informer as unknown as Informer<T>;
     const informer = new Informer<T>(this.client, type, {
       namespace: request.namespace,
       labelSelector: request.labelSelector,
+      metadataOnly: request.metadataOnly,
       relistIntervalMs: this.options.relistIntervalMs,
       transform: request.transform ?? this.options.defaultTransform,
       onRestart: (reason) => this.options.onRestart?.(type, request.namespace, reason),

@@ -29,6 +29,12 @@ export interface InformerOptions<T = KubeObject> {
    */
   transform?: (obj: T) => T;
   /**
+   * Ask for metadata only (the API server's PartialObjectMetadata form, controller-runtime's
+   * OnlyMetadata): for a kind whose spec and status nothing reads, they are never sent, parsed
+   * or kept. The objects keep the kind's apiVersion and kind.
+   */
+  metadataOnly?: boolean;
+  /**
    * A watch that ran this long proves the server healthy again and resets the backoff; a
    * shorter one, even a clean end, counts as a failure (client-go: a "very short watch").
    */
@@ -49,12 +55,21 @@ interface WatchEvent<T> {
   object: T | { kind: 'Status'; code?: number; message?: string; metadata?: ObjectMeta };
 }
 
+/** The metadata-only forms; plain JSON after them, should a server not offer them. */
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
+
 const key = (m: ObjectMeta) => (m.namespace ? `${m.namespace}/${m.name}` : m.name);
 
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
   private readonly indexers = new Map<string, (obj: T) => string[]>();
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  /**
+   * Per index, value -> the keys of the objects under it. Most values name one object (a
+   * namespace's ResourceQuota, a tool's build namespace): that key is kept as it is, and a
+   * Set (some 150 bytes) is made only for a value with more.
+   */
+  private readonly indexes = new Map<string, Map<string, string | Set<string>>>();
   private readonly handlers: ChangeHandler<T>[] = [];
   private readonly errorHandlers: ((err: unknown) => void)[] = [];
   private resourceVersion = '';
@@ -112,8 +127,8 @@ export class Informer<T extends KubeObject> {
 
   byIndex(index: string, value: string): T[] {
     const keys = this.indexes.get(index)?.get(value);
-    if (!keys) return [];
-    return [...keys].map((k) => this.store.get(k)).filter((o): o is T => o !== undefined);
+    if (keys === undefined) return [];
+    return (typeof keys === 'string' ? [keys] : [...keys]).map((k) => this.store.get(k)).filter((o): o is T => o !== undefined);
   }
 
   get size(): number {
@@ -213,12 +228,10 @@ export class Informer<T extends KubeObject> {
       this.counts.lists++;
       const page = await this.client.request<ListResponse<T>>('GET', collectionPath(this.type, namespace), {
         query: { limit: pageSize, continue: continueToken, labelSelector }, signal: this.stopping.signal,
+        accept: this.options.metadataOnly ? METADATA_LIST : undefined,
       });
       for (const raw of page.items) {
-        // List items carry no apiVersion and kind; watch events do. Keep one shape.
-        raw.apiVersion ??= this.type.apiVersion;
-        raw.kind ??= this.type.kind;
-        const item = this.options.transform ? this.options.transform(raw) : raw;
+        const item = this.shape(raw);
         fresh.set(key(item.metadata), item);
       }
       continueToken = page.metadata.continue || undefined;
@@ -260,12 +273,20 @@ export class Informer<T extends KubeObject> {
       const obj = event.object as T;
       if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
       if (event.type === 'BOOKMARK') return;
-      obj.apiVersion ??= this.type.apiVersion;
-      obj.kind ??= this.type.kind;
-      this.apply(event.type === 'DELETED' ? 'delete' : 'upsert', this.options.transform ? this.options.transform(obj) : obj);
-    }, AbortSignal.any([this.abort.signal, this.stopping.signal]));
+      this.apply(event.type === 'DELETED' ? 'delete' : 'upsert', this.shape(obj));
+    }, AbortSignal.any([this.abort.signal, this.stopping.signal]), this.options.metadataOnly ? METADATA_WATCH : undefined);
     this.abort = undefined;
     if (failed) throw failed;
+  }
+
+  /**
+   * One shape for every object: list items carry no apiVersion and kind, watch events do, and
+   * metadata-only ones say PartialObjectMetadata; then the transform.
+   */
+  private shape(raw: T): T {
+    if (this.options.metadataOnly || raw.apiVersion === undefined) raw.apiVersion = this.type.apiVersion;
+    if (this.options.metadataOnly || raw.kind === undefined) raw.kind = this.type.kind;
+    return this.options.transform ? this.options.transform(raw) : raw;
   }
 
   private apply(action: 'upsert' | 'delete', obj: T): void {
@@ -284,9 +305,10 @@ export class Informer<T extends KubeObject> {
     for (const [name, indexer] of this.indexers) {
       const index = this.indexes.get(name)!;
       for (const value of indexer(obj)) {
-        let keys = index.get(value);
-        if (!keys) index.set(value, (keys = new Set()));
-        keys.add(k);
+        const keys = index.get(value);
+        if (keys === undefined) index.set(value, k);
+        else if (typeof keys !== 'string') keys.add(k);
+        else if (keys !== k) index.set(value, new Set([keys, k]));
       }
     }
     this.emit(old ? 'update' : 'add', obj, old);
@@ -297,8 +319,12 @@ export class Informer<T extends KubeObject> {
       const index = this.indexes.get(name)!;
       for (const value of indexer(obj)) {
         const keys = index.get(value);
-        keys?.delete(k);
-        if (keys?.size === 0) index.delete(value);
+        if (keys === k) index.delete(value);
+        else if (keys !== undefined && typeof keys !== 'string' && keys.delete(k) && keys.size <= 1) {
+          const [last] = keys;
+          if (last === undefined) index.delete(value);
+          else index.set(value, last);
+        }
       }
     }
   }

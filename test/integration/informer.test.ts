@@ -55,6 +55,33 @@ describe('Informer', () => {
     await running;
   });
 
+  it('metadata only: the API server sends no spec or status, in the list or the watch', async () => {
+    const suite = uniqueName('informer-meta');
+    const names = [`${suite}-a`, `${suite}-b`];
+    await client.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: names[0], labels: { suite } } } });
+    const informer = new Informer<KubeObject & { spec?: unknown; status?: unknown }>(client, NAMESPACES, { labelSelector: `suite=${suite}`, metadataOnly: true });
+    const changes: string[] = [];
+    informer.onChange((type, obj) => changes.push(`${type} ${obj.metadata.name}`));
+    const running = informer.run();
+    await informer.synced;
+    await client.request('POST', collectionPath(NAMESPACES), { body: { metadata: { name: names[1], labels: { suite, colour: 'red' } } } });
+    await eventually(() => expect(changes).toContain(`add ${names[1]}`));
+    for (const name of names) {
+      const listedOrWatched = informer.get(name)!;
+      // The kind's own type, though the server said PartialObjectMetadata; metadata intact.
+      expect(listedOrWatched).toMatchObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { suite } } });
+      expect(listedOrWatched.metadata.uid).toBeDefined();
+      expect(listedOrWatched.spec).toBeUndefined();
+      expect(listedOrWatched.status).toBeUndefined();
+    }
+    // The same request without it gets the whole object: the test can tell the two apart.
+    const whole = await client.request<{ status?: { phase?: string } }>('GET', objectPath(NAMESPACES, names[0]!));
+    expect(whole.status?.phase).toBe('Active');
+    informer.stop();
+    await running;
+    for (const name of names) await client.request('DELETE', objectPath(NAMESPACES, name));
+  });
+
   it('keeps retrying a resource that is not served, and is not synced meanwhile', async () => {
     const restarts: string[] = [];
     const nothing = { apiVersion: 'example.org/v1', kind: 'Nothing', plural: 'nothings', namespaced: false };
