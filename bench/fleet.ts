@@ -2,7 +2,7 @@
 // sizes. Prints a Markdown table and writes every figure as JSON to bench/results/.
 //
 //   node dist-tools/bench/fleet.js --tools 1000[,10000] [--samples 100] [--idle-seconds 30]
-//        [--profile] [--apiserver-arg=--max-requests-inflight=800 ...] [--workers 8]
+//        [--profile | --heap-snapshot] [--apiserver-arg=--max-requests-inflight=800 ...] [--workers 8]
 //        [--operator-node-arg=--max-old-space-size=256 ...]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '100' },
     'idle-seconds': { type: 'string', default: '30' },
     profile: { type: 'boolean', default: false },
+    'heap-snapshot': { type: 'boolean', default: false },
     'apiserver-arg': { type: 'string', multiple: true, default: [] },
     'operator-node-arg': { type: 'string', multiple: true, default: [] },
     workers: { type: 'string' },
@@ -41,6 +42,7 @@ for (const tools of sizes) {
     idleMs: Number(values['idle-seconds']) * 1000,
     workDir,
     profile: values.profile,
+    heapSnapshot: values['heap-snapshot'],
     apiserverArgs: values['apiserver-arg'],
     operatorNodeArgs: values['operator-node-arg'],
     workers: values.workers ? Number(values.workers) : undefined,

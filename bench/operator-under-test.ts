@@ -193,7 +193,16 @@ export class OperatorProcess {
   async heapSnapshot(): Promise<void> {
     this.child.kill('SIGUSR2');
     await sleep(500);
-    await httpGet(this.port, '/healthz', 600_000);
+    // Writing the snapshot blocks the process; a connection it held meanwhile may be reset.
+    const deadline = performance.now() + 600_000;
+    for (;;) {
+      const answered = await httpGet(this.port, '/healthz', 600_000).then(() => true, (err: unknown) => {
+        if (performance.now() > deadline) throw err;
+        return false;
+      });
+      if (answered) return;
+      await sleep(1_000);
+    }
   }
 
   /** SIGTERM, as a Deployment stops it; SIGKILL after timeoutMs. Resolves with the peak RSS it reached. */

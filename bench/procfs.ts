@@ -52,6 +52,31 @@ export function descendantsCpu(root: number): Record<string, number> {
   return out;
 }
 
+/** RSS and peak RSS (VmHWM) of every process below root, summed by command name. */
+export function descendantsMemory(root: number): Record<string, { rssBytes: number; peakRssBytes: number }> {
+  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => stat(Number(d))).filter((s): s is Stat => s !== undefined);
+  const below = new Set([root]);
+  const out: Record<string, { rssBytes: number; peakRssBytes: number }> = {};
+  // Parents come before their children often enough; repeat until nothing is added.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const s of all) {
+      if (below.has(s.pid) || !below.has(s.ppid)) continue;
+      below.add(s.pid);
+      grew = true;
+      try {
+        const m = memory(s.pid);
+        const sum = (out[s.name] ??= { rssBytes: 0, peakRssBytes: 0 });
+        sum.rssBytes += m.rssBytes;
+        sum.peakRssBytes += m.peakRssBytes;
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+  return out;
+}
+
 /** after - before, per name, rounded to tenths. */
 export function cpuBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([name, s]) => [name, Math.round((s - (before[name] ?? 0)) * 10) / 10]));

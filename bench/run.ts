@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { testenvBinDir } from '../envtest/controlplane.js';
 import { startSupervisedControlPlane } from '../envtest/spawn.js';
 import { waitQuiet } from './apiserver.js';
+import { descendantsMemory } from './procfs.js';
 import type { OperatorProcess } from './operator-under-test.js';
 import {
   applyPolicy, coldConvergePhase, createToolNamespaces, fleetOf, fleetPolicy, floorPhase, idlePhase, latencyPhase, preparePlane,
@@ -28,6 +29,11 @@ export interface FleetOptions {
   workDir: string;
   /** Run the operator with --cpu-prof and take a heap snapshot at rest (into workDir). */
   profile?: boolean;
+  /**
+   * Only the heap snapshot at the end (no CPU profile): V8 collects all garbage before it
+   * writes one, so the heap used right after it is the live heap.
+   */
+  heapSnapshot?: boolean;
   /** Node flags for the operator process, e.g. --max-old-space-size=256. */
   operatorNodeArgs?: string[];
   apiserverArgs?: string[];
@@ -66,7 +72,11 @@ export interface FleetReport {
     afterRestartPeakHeapUsedMB: number;
     atRestRssMB: number;
     atRestHeapUsedMB: number;
+    /** Heap used right after the heap snapshot's full GC: what the operator really holds. */
+    liveHeapMB?: number;
   };
+  /** Peak RSS over the whole run of the control plane's processes, by command name (MB). */
+  controlPlanePeakRssMB: Record<string, number>;
   targets: Target[];
 }
 
@@ -78,6 +88,9 @@ export interface Machine {
   kubeApiserver: string;
   etcd: string;
 }
+
+/** 150 MB up to 10,000 tools; beyond, a share of 1 GiB for 100,000 tools. */
+export const peakRssTargetMB = (tools: number) => Math.max(150, Math.round((1024 * tools) / 100_000));
 
 const MB = 1024 * 1024;
 const mb = (bytes: number) => Math.round(bytes / MB);
@@ -103,6 +116,7 @@ export function machine(): Machine {
 
 export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const { tools, samples, idleMs, workDir, profile = false, apiserverArgs = [], operatorNodeArgs = [], workers, log = () => {} } = options;
+  const snapshot = profile || options.heapSnapshot === true;
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const loadAtStart = loadavg().map((n) => Number(n.toFixed(2)));
@@ -114,7 +128,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     logFile: () => join(workDir, `operator-${++logs}.log`),
     nodeArgs: [
       ...operatorNodeArgs,
-      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${workDir}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${workDir}`] : []),
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${workDir}`] : []),
+      ...(snapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${workDir}`] : []),
     ],
     workers,
   });
@@ -171,9 +186,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     const latency = await latencyPhase(plane, fleet, quotas, { samples, pods: '5' });
 
     // 6. Memory (sampled all along).
-    if (profile) await operator.heapSnapshot();
     const atRest = await operator.sample();
-    const stopped = await operator.stop();
+    // The peak before the snapshot: writing one takes memory of its own.
+    const peakRssBytes = Math.max(operator.peaks.rssBytes, operator.memory().peakRssBytes);
+    let liveHeapBytes: number | undefined;
+    if (snapshot) {
+      log('heap snapshot');
+      await operator.heapSnapshot();
+      liveHeapBytes = (await operator.sample()).heapUsedBytes;
+    }
+    const controlPlanePeakRssMB = Object.fromEntries(Object.entries(supervised.child.pid === undefined ? {} : descendantsMemory(supervised.child.pid))
+      .filter(([name]) => name === 'kube-apiserver' || name === 'etcd').map(([name, m]) => [name, mb(m.peakRssBytes)]));
+    await operator.stop();
     operator = undefined;
     await quotas.stop();
     quotas = undefined;
@@ -182,10 +206,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     const memory = {
       coldConvergePeakRssMB: mb(Math.max(cold.result.peakRssBytes, restarted.result.previousPeakRssBytes)),
       coldConvergePeakHeapUsedMB: mb(cold.result.peakHeapUsedBytes),
-      afterRestartPeakRssMB: mb(stopped.peakRssBytes),
+      afterRestartPeakRssMB: mb(peakRssBytes),
       afterRestartPeakHeapUsedMB: mb(restarted.operator.peaks.heapUsedBytes),
       atRestRssMB: mb(atRest.rssBytes),
       atRestHeapUsedMB: mb(atRest.heapUsedBytes),
+      ...(liveHeapBytes !== undefined ? { liveHeapMB: mb(liveHeapBytes) } : {}),
     };
     const ratioToFloor = Number((cold.result.ms / floor.ms).toFixed(2));
     const restartWrites = Object.values(restarted.result.writes).reduce((a, b) => a + b, 0);
@@ -197,7 +222,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       { name: 'writes at rest', target: '0', value: String(idleWrites), met: idleWrites === 0 },
       { name: 'new tool p99', target: '< 1000 ms', value: `${latency.newTool.p99Ms} ms`, met: latency.newTool.p99Ms < 1000 },
       { name: 'restore p99', target: '< 1000 ms', value: `${latency.restore.p99Ms} ms`, met: latency.restore.p99Ms < 1000 },
-      { name: 'peak RSS', target: '< 300 MB', value: `${peakRss} MB`, met: peakRss < 300 },
+      { name: 'peak RSS', target: `≤ ${peakRssTargetMB(tools)} MB`, value: `${peakRss} MB`, met: peakRss <= peakRssTargetMB(tools) },
     ];
     return {
       tools,
@@ -216,6 +241,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       rollout,
       latency,
       memory,
+      controlPlanePeakRssMB,
       targets,
     };
   } finally {
@@ -271,10 +297,13 @@ export function formatReports(reports: FleetReport[]): string {
       `${r.rollout.quotaWrites} / ${r.rollout.policyStatusWrites} / ${r.rollout.eventWrites} / ${r.rollout.otherOperatorWrites}`],
     ['**5. new tool → ready**: p50 / p99 (ms, target p99 < 1000)', (r) => `${r.latency.newTool.p50Ms} / **${r.latency.newTool.p99Ms}** (n=${r.latency.newTool.samples})`],
     ['hand-edited quota → restored: p50 / p99 (ms, target p99 < 1000)', (r) => `${r.latency.restore.p50Ms} / **${r.latency.restore.p99Ms}** (n=${r.latency.restore.samples})`],
-    ['**6. memory**: peak RSS, cold converge (MB, target < 300)', (r) => `**${r.memory.coldConvergePeakRssMB}**`],
+    ['**6. memory**: peak RSS, cold converge (MB, target ≤ 150 up to 10,000 tools)', (r) => `**${r.memory.coldConvergePeakRssMB}**`],
     ['memory: peak RSS after restart (MB)', (r) => String(r.memory.afterRestartPeakRssMB)],
     ['memory: peak heap used, converge / after restart (MB)', (r) => `${r.memory.coldConvergePeakHeapUsedMB} / ${r.memory.afterRestartPeakHeapUsedMB}`],
     ['memory: at rest RSS / heap used (MB)', (r) => `${r.memory.atRestRssMB} / ${r.memory.atRestHeapUsedMB}`],
+    ['memory: live heap after a full GC (MB; KB per tool)', (r) => (r.memory.liveHeapMB === undefined ? 'not measured'
+      : `${r.memory.liveHeapMB}; ${((r.memory.liveHeapMB * 1024) / r.tools).toFixed(1)}`)],
+    ['control plane: peak RSS kube-apiserver / etcd (MB)', (r) => `${r.controlPlanePeakRssMB['kube-apiserver'] ?? '?'} / ${r.controlPlanePeakRssMB.etcd ?? '?'}`],
     ['targets met', (r) => `${r.targets.filter((t) => t.met).length} of ${r.targets.length}` +
       (r.targets.some((t) => !t.met) ? ` (missed: ${r.targets.filter((t) => !t.met).map((t) => t.name).join(', ')})` : '')],
     ['benchmark run time (s)', (r) => String(r.durationSeconds)],
@@ -282,5 +311,22 @@ export function formatReports(reports: FleetReport[]): string {
   ];
   const header = `| | ${reports.map((r) => `${r.tools.toLocaleString('en')} tools`).join(' | ')} |`;
   const rule = `|---|${reports.map(() => '---').join('|')}|`;
-  return [header, rule, ...rows.map(([name, cell]) => `| ${name} | ${reports.map(cell).join(' | ')} |`)].join('\n');
+  const table = [header, rule, ...rows.map(([name, cell]) => `| ${name} | ${reports.map(cell).join(' | ')} |`)].join('\n');
+  const growth = liveHeapGrowth(reports);
+  return growth.length === 0 ? table : `${table}\n\n${growth.join('\n')}`;
+}
+
+/**
+ * What each tool more costs in live heap, between consecutive fleet sizes of one run: the
+ * figure that says whether memory stays flat per tool (target ≤ 5 KB) and what 100,000 need.
+ */
+export function liveHeapGrowth(reports: FleetReport[]): string[] {
+  const measured = reports.filter((r) => r.memory.liveHeapMB !== undefined).sort((a, b) => a.tools - b.tools);
+  const lines: string[] = [];
+  for (let i = 1; i < measured.length; i++) {
+    const [a, b] = [measured[i - 1]!, measured[i]!];
+    const kbPerTool = ((b.memory.liveHeapMB! - a.memory.liveHeapMB!) * 1024) / (b.tools - a.tools);
+    lines.push(`live heap per added tool, ${a.tools.toLocaleString('en')} → ${b.tools.toLocaleString('en')} tools: ${kbPerTool.toFixed(2)} KB (target ≤ 5)`);
+  }
+  return lines;
 }

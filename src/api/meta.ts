@@ -8,6 +8,7 @@ export interface ManagedFieldsEntry {
   fieldsType?: string;
   fieldsV1?: unknown;
   subresource?: string;
+  time?: string;
 }
 
 export interface ObjectMeta {

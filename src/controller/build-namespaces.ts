@@ -277,7 +277,7 @@ export function keepOwnManagedFields<T extends KubeObject>(obj: T): T {
   const meta = obj.metadata;
   if (!meta.managedFields) return obj;
   const own = meta.managedFields.filter((e) => e.manager === MANAGER && e.operation === 'Apply');
-  for (const entry of own) delete (entry as { time?: string }).time;
+  for (const entry of own) delete entry.time;
   if (own.length > 0) meta.managedFields = own;
   else delete meta.managedFields;
   return obj;

@@ -109,7 +109,7 @@ export class Interner {
     return value;
   }
 
-  private managedFieldsEntry(entry: ManagedFieldsEntry & { time?: string }): void {
+  private managedFieldsEntry(entry: ManagedFieldsEntry): void {
     for (const key of ['manager', 'operation', 'apiVersion', 'fieldsType', 'time', 'subresource'] as const) {
       const value = entry[key];
       if (value !== undefined) entry[key] = this.string(value);

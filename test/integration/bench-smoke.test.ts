@@ -21,6 +21,7 @@ beforeAll(async () => {
     samples: SAMPLES,
     idleMs: 1_000,
     workDir,
+    heapSnapshot: true,
     log: process.env.BNO_TEST_LOG_LEVEL === 'debug' ? (m) => process.stderr.write(`${m}\n`) : undefined,
   });
 }, 300_000);
@@ -71,6 +72,11 @@ describe('the fleet benchmark at 50 tools', () => {
     expect(report.latency.restore.samples).toBe(SAMPLES);
     expect(report.memory.coldConvergePeakRssMB).toBeGreaterThan(0);
     expect(report.memory.atRestHeapUsedMB).toBeGreaterThan(0);
+    // The snapshot's full GC leaves the live heap: some, and no more than was in use before it.
+    expect(report.memory.liveHeapMB).toBeGreaterThan(0);
+    expect(report.memory.liveHeapMB).toBeLessThanOrEqual(report.memory.atRestHeapUsedMB + 1);
+    expect(report.controlPlanePeakRssMB['kube-apiserver']).toBeGreaterThan(0);
+    expect(report.controlPlanePeakRssMB.etcd).toBeGreaterThan(0);
     expect(report.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['cold converge / floor', 'writes on restart']));
   });
 });
