@@ -3,6 +3,7 @@
 // and hands the lease on.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import { KubeClient } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/credentials.js';
 import { createLogger } from '../log.js';
@@ -91,8 +92,24 @@ export function operatorOptions(config: RunConfig): OperatorOptions {
   };
 }
 
+/**
+ * How far V8's old space may grow past the live heap before a full GC: 50 %, not V8's own
+ * factor of up to 4, which at 10,000 tools let 51 MB of live objects take 150 MB of heap
+ * and 270 MB of RSS (bench/README.md). The operator's live set is its caches, which grow
+ * only with the fleet, so a collection finds most of the rest garbage and costs little.
+ * A limit that follows the live set, not a cap: the heap still grows as far as the fleet
+ * needs. A --heap-growing-percent given to node itself wins.
+ */
+export const HEAP_GROWING_PERCENT = 50;
+
+export function tuneHeapGrowth(execArgv: readonly string[] = process.execArgv): void {
+  if (execArgv.some((a) => a.startsWith('--heap-growing-percent'))) return;
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
+
 /** Runs until SIGTERM or SIGINT; resolves with the exit code. */
 export async function runOperator(config: RunConfig): Promise<number> {
+  tuneHeapGrowth();
   const log = createLogger(config.logLevel);
   const metrics = createMetrics();
   const client = new KubeClient(loadKubeConfig(config.kubeconfig), { requestTimeoutMs: config.requestTimeoutSeconds * 1000 });
