@@ -36,15 +36,15 @@ export function memory(pid: number): { rssBytes: number; peakRssBytes: number } 
   return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
 }
 
-/** CPU seconds of every process below root (not root itself), summed by command name. */
-export function descendantsCpu(root: number): Record<string, number> {
+/** Every process below root (not root itself). */
+function descendants(root: number): Stat[] {
   const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => stat(Number(d))).filter((s): s is Stat => s !== undefined);
   const children = new Map<number, Stat[]>();
   for (const s of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
-  const out: Record<string, number> = {};
+  const out: Stat[] = [];
   const visit = (pid: number) => {
     for (const child of children.get(pid) ?? []) {
-      out[child.name] = (out[child.name] ?? 0) + child.cpuSeconds;
+      out.push(child);
       visit(child.pid);
     }
   };
@@ -52,26 +52,24 @@ export function descendantsCpu(root: number): Record<string, number> {
   return out;
 }
 
+/** CPU seconds of every process below root (not root itself), summed by command name. */
+export function descendantsCpu(root: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of descendants(root)) out[s.name] = (out[s.name] ?? 0) + s.cpuSeconds;
+  return out;
+}
+
 /** RSS and peak RSS (VmHWM) of every process below root, summed by command name. */
 export function descendantsMemory(root: number): Record<string, { rssBytes: number; peakRssBytes: number }> {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => stat(Number(d))).filter((s): s is Stat => s !== undefined);
-  const below = new Set([root]);
   const out: Record<string, { rssBytes: number; peakRssBytes: number }> = {};
-  // Parents come before their children often enough; repeat until nothing is added.
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const s of all) {
-      if (below.has(s.pid) || !below.has(s.ppid)) continue;
-      below.add(s.pid);
-      grew = true;
-      try {
-        const m = memory(s.pid);
-        const sum = (out[s.name] ??= { rssBytes: 0, peakRssBytes: 0 });
-        sum.rssBytes += m.rssBytes;
-        sum.peakRssBytes += m.peakRssBytes;
-      } catch {
-        // Gone meanwhile.
-      }
+  for (const s of descendants(root)) {
+    try {
+      const m = memory(s.pid);
+      const sum = (out[s.name] ??= { rssBytes: 0, peakRssBytes: 0 });
+      sum.rssBytes += m.rssBytes;
+      sum.peakRssBytes += m.peakRssBytes;
+    } catch {
+      // Gone meanwhile.
     }
   }
   return out;

@@ -100,9 +100,9 @@ export function operatorOptions(config: RunConfig): OperatorOptions {
  * A limit that follows the live set, not a cap: the heap still grows as far as the fleet
  * needs. A --heap-growing-percent given to node itself wins.
  */
-export const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 50;
 
-export function tuneHeapGrowth(execArgv: readonly string[] = process.execArgv): void {
+function tuneHeapGrowth(execArgv: readonly string[] = process.execArgv): void {
   if (execArgv.some((a) => a.startsWith('--heap-growing-percent'))) return;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }

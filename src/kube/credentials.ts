@@ -10,6 +10,7 @@ import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { isIPv6 } from 'node:net';
 import type { RequestOptions } from 'node:https';
 import yaml from 'js-yaml';
+import { errorMessage } from './client.js';
 
 /**
  * What the REST client needs of a configuration: the server, and the TLS material and
@@ -95,7 +96,7 @@ function fromFiles(paths: string[], options: LoadOptions): ClientCredentials {
     try {
       doc = yaml.load(readFileSync(path, 'utf8'));
     } catch (err) {
-      throw new Error(`kubeconfig ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`kubeconfig ${path}: ${errorMessage(err)}`);
     }
     if (doc !== undefined && doc !== null && (typeof doc !== 'object' || Array.isArray(doc))) throw new Error(`kubeconfig ${path}: not a mapping`);
     return { path, doc: (doc ?? {}) };
@@ -159,7 +160,7 @@ function material(file: ConfigFile, data: string | undefined, path: string | und
   try {
     return readFileSync(resolvePath(file, path));
   } catch (err) {
-    throw new Error(`kubeconfig ${file.path}: ${field} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`kubeconfig ${file.path}: ${field} ${path}: ${errorMessage(err)}`);
   }
 }
 
@@ -207,7 +208,7 @@ class StaticCredentials implements ClientCredentials {
         this.fileToken = { value: readFileSync(path, 'utf8').trim(), readAt: now };
       } catch (err) {
         // A token that was read once stays in use while the file is being replaced.
-        if (!this.fileToken) throw new Error(`token file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+        if (!this.fileToken) throw new Error(`token file ${path}: ${errorMessage(err)}`);
       }
     }
     return this.fileToken.value;

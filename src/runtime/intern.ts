@@ -6,7 +6,7 @@
 // so that its size grows with what differs between tools, not with how often the same thing
 // is said. Shared subtrees are frozen: a caller that would change a cached object fails at
 // once instead of changing every object that shares it. Pure: no I/O.
-import type { KubeObject, ManagedFieldsEntry, ObjectMeta } from '../api/meta.js';
+import type { KubeObject, ObjectMeta } from '../api/meta.js';
 
 /** Longer strings are rarely repeated (a last-applied annotation, a certificate): not kept. */
 const MAX_INTERNED_LENGTH = 256;
@@ -78,43 +78,29 @@ export class Interner {
     meta.name = this.string(meta.name);
     if (meta.namespace !== undefined) meta.namespace = this.string(meta.namespace);
     if (meta.creationTimestamp !== undefined) meta.creationTimestamp = this.string(meta.creationTimestamp);
-    if (meta.labels) meta.labels = this.tree(this.values(meta.labels));
-    if (meta.annotations) meta.annotations = this.tree(this.values(meta.annotations));
+    if (meta.labels) meta.labels = this.tree(this.shareStrings(meta.labels));
+    if (meta.annotations) meta.annotations = this.tree(this.shareStrings(meta.annotations));
     for (const ref of meta.ownerReferences ?? []) {
       for (const key of ['apiVersion', 'kind'] as const) {
         if (typeof ref[key] === 'string') ref[key] = this.string(ref[key]);
       }
     }
-    if (meta.managedFields) {
-      for (const entry of meta.managedFields) this.managedFieldsEntry(entry);
-      meta.managedFields = this.tree(meta.managedFields, Infinity);
-    }
-  }
-
-  private values(map: Record<string, string>): Record<string, string> {
-    for (const key of Object.keys(map)) map[key] = this.string(map[key]!);
-    return map;
+    // Every object of a kind and policy has the same entries (their fieldsV1 set has no
+    // string values, only keys): one copy of the whole list, whatever its size.
+    if (meta.managedFields) meta.managedFields = this.tree(this.shareStrings(meta.managedFields), Infinity);
   }
 
   /** Every short string in a subtree: its values, so that a tree no one shares still shares its text. */
-  private shareStrings(value: unknown): unknown {
-    if (typeof value === 'string') return this.string(value);
+  private shareStrings<V>(value: V): V {
+    if (typeof value === 'string') return this.string(value) as V;
     if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) value[i] = this.shareStrings(value[i]);
+      for (let i = 0; i < value.length; i++) value[i] = this.shareStrings<unknown>(value[i]);
     } else {
       const record = value as Record<string, unknown>;
-      for (const key of Object.keys(record)) record[key] = this.shareStrings(record[key]);
+      for (const key of Object.keys(record)) record[key] = this.shareStrings<unknown>(record[key]);
     }
     return value;
-  }
-
-  private managedFieldsEntry(entry: ManagedFieldsEntry): void {
-    for (const key of ['manager', 'operation', 'apiVersion', 'fieldsType', 'time', 'subresource'] as const) {
-      const value = entry[key];
-      if (value !== undefined) entry[key] = this.string(value);
-    }
-    if (entry.fieldsV1 !== undefined) entry.fieldsV1 = this.tree(entry.fieldsV1, Infinity);
   }
 }
 
