@@ -56,4 +56,5 @@ for (const tools of sizes) {
 const m = reports[0]!.machine;
 process.stdout.write(`\n${formatReports(reports)}\n\n` +
   `${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, node ${m.node}, ${m.kubeApiserver}, ${m.etcd}\n` +
+  `operator environment (manifests/deployment.yaml): ${Object.entries(reports[0]!.operatorEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}\n` +
   `results: ${out}\n`);

@@ -1,5 +1,6 @@
 // The operator under test as a child process, started as its container starts it
-// (`dist/src/cli.js run`, or dist-tools/bench/operator-entry.js where the CLI is not built):
+// (`dist/src/cli.js run`, or dist-tools/bench/operator-entry.js where the CLI is not built,
+// with the environment manifests/deployment.yaml gives the container):
 // asked whether it is ready and what its metrics say, measured from /proc (RSS, its peak,
 // CPU time) and stopped with SIGTERM as a Deployment would stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,6 +8,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { freePort, repoRoot } from '../envtest/controlplane.js';
+import { readManifests } from '../envtest/install.js';
 import { cpuSeconds, memory } from './procfs.js';
 
 export interface OperatorProcessOptions {
@@ -43,6 +45,22 @@ function operatorCommand(options: OperatorProcessOptions, address: string): { ar
       ...(options.workers ? { BNO_BENCH_WORKERS: String(options.workers) } : {}),
     },
   };
+}
+
+interface ContainerEnv {
+  spec?: { template?: { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } } };
+}
+
+/**
+ * What manifests/deployment.yaml sets in the operator container's environment (its memory
+ * settings): the operator under test runs with it, so that what is measured is what is
+ * deployed.
+ */
+export function deploymentEnv(): Record<string, string> {
+  const deployment = readManifests(join(repoRoot(), 'manifests/deployment.yaml')).find((d) => d.kind === 'Deployment') as ContainerEnv | undefined;
+  const container = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === 'operator');
+  if (!container) throw new Error('manifests/deployment.yaml: no Deployment with an operator container');
+  return Object.fromEntries((container.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])));
 }
 
 // Children still running when the benchmark exits (an error, Ctrl-C) are stopped with it.
@@ -107,7 +125,7 @@ export class OperatorProcess {
     const log = openSync(options.logFile, 'a');
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
       stdio: ['pipe', log, log],
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...deploymentEnv(), ...env },
     });
     closeSync(log);
     children.add(child);

@@ -10,7 +10,7 @@ import { testenvBinDir } from '../envtest/controlplane.js';
 import { startSupervisedControlPlane } from '../envtest/spawn.js';
 import { waitQuiet } from './apiserver.js';
 import { descendantsMemory } from './procfs.js';
-import type { OperatorProcess } from './operator-under-test.js';
+import { deploymentEnv, type OperatorProcess } from './operator-under-test.js';
 import {
   applyPolicy, coldConvergePhase, createToolNamespaces, fleetOf, fleetPolicy, floorPhase, idlePhase, latencyPhase, preparePlane,
   restartPhase, rolloutPhase, watchQuotas,
@@ -57,6 +57,8 @@ export interface FleetReport {
   loadAverage: { start: number[]; end: number[] };
   apiserverArgs: string[];
   operatorNodeArgs: string[];
+  /** The operator container's environment from manifests/deployment.yaml, which the operator ran with. */
+  operatorEnv: Record<string, string>;
   profiled: boolean;
   setup: { toolNamespacesMs: number; toolNamespacesPerSecond: number };
   floor: FloorResult;
@@ -232,6 +234,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       loadAverage: { start: loadAtStart, end: loadavg().map((n) => Number(n.toFixed(2))) },
       apiserverArgs,
       operatorNodeArgs,
+      operatorEnv: deploymentEnv(),
       profiled: profile,
       setup: { toolNamespacesMs: Math.round(toolNamespacesMs), toolNamespacesPerSecond: Math.round(tools / (toolNamespacesMs / 1000)) },
       floor,

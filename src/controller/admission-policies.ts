@@ -112,7 +112,7 @@ export class AdmissionPolicyController implements Runnable {
       const live = this.recent.newest(objectKey(obj as KubeObject), informer.get(obj.metadata.name));
       if (live && diffObject(obj, live).length === 0) continue;
       const written = await this.deps.writer.apply(obj, live !== undefined);
-      this.recent.remember(written);
+      this.recent.remember(written, informer.get(obj.metadata.name));
       this.deps.metrics.apiWrites.inc({ verb: 'apply', kind: obj.kind ?? '' });
       if (live) this.deps.metrics.driftCorrections.inc({ kind: obj.kind ?? '' });
       this.deps.log.info('admission object applied', { kind: obj.kind, name: obj.metadata.name });

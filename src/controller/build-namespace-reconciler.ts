@@ -76,17 +76,20 @@ export class Reconciler {
     return this.deps.caches.managed.get(`${obj.apiVersion}/${obj.kind}`);
   }
 
+  private cached(obj: KubeObject): KubeObject | undefined {
+    return this.informerFor(obj)?.get(obj.metadata.name, obj.metadata.namespace);
+  }
+
   /** The live object, from the cache or from our own newer write. */
   private live(obj: KubeObject): KubeObject | undefined {
-    const cached = this.informerFor(obj)?.get(obj.metadata.name, obj.metadata.namespace);
-    return this.deps.recent.newest(objectKey(obj), cached);
+    return this.deps.recent.newest(objectKey(obj), this.cached(obj));
   }
 
   private async apply(obj: KubeObject, log: Logger): Promise<void> {
     const live = this.live(obj);
     // Force only over our own object; a stranger's object of the same name is a conflict.
     const written = await this.deps.writer.apply(obj, live !== undefined && isManaged(live));
-    this.deps.recent.remember(written);
+    this.deps.recent.remember(written, this.cached(written));
     this.deps.metrics.apiWrites.inc({ verb: 'apply', kind: obj.kind ?? '' });
     if (live && isManaged(live)) {
       // It existed as ours and differed: someone changed it, or the policy did.

@@ -49,9 +49,18 @@ export interface EventRecorderOptions {
 
 interface Bucket { tokens: number; at: number }
 
+/** Events remembered before the first prune of what is past its window. */
+const PRUNE_ABOVE = 10_000;
+
 export class EventRecorder {
   private readonly sent = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
+  /**
+   * The size past which the maps are pruned. It doubles with what a prune kept: a fleet
+   * converging posts more than 10,000 Events inside one window, and pruning the full map
+   * again on every further Event would cost a pass over it each time.
+   */
+  private pruneAbove = PRUNE_ABOVE;
   private readonly component: string;
   private readonly instance: string;
   private readonly windowMs: number;
@@ -113,7 +122,7 @@ export class EventRecorder {
       return;
     }
     this.sent.set(dedupeKey, now);
-    if (this.sent.size > 10_000) this.prune(now);
+    if (this.sent.size > this.pruneAbove) this.prune(now);
     if (!this.client) return;
     try {
       await this.client.request('POST', collectionPath(EVENTS, eventNamespace(target)), {
@@ -130,6 +139,7 @@ export class EventRecorder {
     // A full bucket says nothing a fresh one would not.
     const full = (this.options.burst ?? EVENT_BURST) * (this.options.refillMs ?? EVENT_REFILL_MS);
     for (const [k, b] of this.buckets) if (now - b.at >= full) this.buckets.delete(k);
+    this.pruneAbove = Math.max(PRUNE_ABOVE, 2 * this.sent.size);
   }
 }
 

@@ -55,6 +55,7 @@ interface PodSpec {
     ports?: { name: string; containerPort: number }[];
     livenessProbe?: { httpGet?: { path: string; port: string | number } };
     readinessProbe?: { httpGet?: { path: string; port: string | number } };
+    env?: { name: string; value?: string }[];
   }[];
 }
 interface Deployment extends KubeObject {
@@ -121,6 +122,23 @@ describe('the operator Deployment', () => {
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
     // The kubelet must not kill a leader that is still finishing its work and releasing the Lease.
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(config.shutdownTimeoutSeconds + 2);
+  });
+
+  it("gives node its memory settings in the environment, which node takes there and which bound V8's young generation", () => {
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? '']));
+    expect(env.NODE_OPTIONS).toBe('--max-semi-space-size=2');
+    expect(env.MALLOC_ARENA_MAX).toBe('2');
+    // Node refuses, and exits on, a flag that NODE_OPTIONS may not carry; allocating 200 MB of
+    // short-lived objects would grow V8's own young generation to 32 MB.
+    const script = `const v8 = require('node:v8'); let keep = [];
+      for (let i = 0; i < 2e6; i++) { const o = { i, s: 'x' + i }; if (i % 100 === 0) keep.push(o); }
+      const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+      process.stdout.write(String(s.space_size))`;
+    const newSpace = (extra: Record<string, string>) => Number(execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8', env: { PATH: process.env.PATH, ...extra },
+    }));
+    expect(newSpace(env)).toBeLessThanOrEqual(4 * 1024 ** 2);
+    expect(newSpace({})).toBeGreaterThan(4 * 1024 ** 2);
   });
 
   it('is selected by its Service and PodDisruptionBudget, and its Service exposes the metrics port', () => {
