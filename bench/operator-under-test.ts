@@ -17,6 +17,8 @@ export interface OperatorProcessOptions {
   logFile: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** The container's environment; unset, the Deployment's (deploymentEnv). */
+  env?: Record<string, string>;
   workers?: number;
   logLevel?: string;
   /** `cli`: dist/src/cli.js run (the default where it is built); `bench`: dist-tools/bench/operator-entry.js. */
@@ -125,7 +127,7 @@ export class OperatorProcess {
     const log = openSync(options.logFile, 'a');
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
       stdio: ['pipe', log, log],
-      env: { ...process.env, ...deploymentEnv(), ...env },
+      env: { ...process.env, ...(options.env ?? deploymentEnv()), ...env },
     });
     closeSync(log);
     children.add(child);

@@ -291,6 +291,8 @@ export interface OperatorRun {
   /** A fresh log file for each process. */
   logFile: () => string;
   nodeArgs?: string[];
+  /** The operator's environment; unset, the Deployment's. */
+  env?: Record<string, string>;
   workers?: number;
 }
 
@@ -328,7 +330,7 @@ Promise<{ result: ConvergeResult; operator: OperatorProcess }> {
     const cpuBefore = cpuNow(plane);
     cpuBefore.operator = 0;
     const allReady = ready.until(fleet.tools.map(buildNamespaceOf), () => true, timeoutMs);
-    const operator = await OperatorProcess.start({ kubeconfig: run.kubeconfig, logFile: run.logFile(), nodeArgs: run.nodeArgs, workers: run.workers });
+    const operator = await OperatorProcess.start({ kubeconfig: run.kubeconfig, logFile: run.logFile(), nodeArgs: run.nodeArgs, env: run.env, workers: run.workers });
     operator.startSampling();
     const stopProgress = progress(log, 'cold converge: build namespaces ready', fleet.tools.length, () => ready.size);
     try {
@@ -404,7 +406,7 @@ export async function restartPhase(plane: Plane, fleet: Fleet, previous: Operato
   await waitQuiet(plane.admin, { quietMs: 1_000 });
   const watchesBefore = await openWatches(plane.admin);
   const before = await mark(plane.admin);
-  const operator = await OperatorProcess.start({ kubeconfig: run.kubeconfig, logFile: run.logFile(), nodeArgs: run.nodeArgs, workers: run.workers });
+  const operator = await OperatorProcess.start({ kubeconfig: run.kubeconfig, logFile: run.logFile(), nodeArgs: run.nodeArgs, env: run.env, workers: run.workers });
   operator.startSampling();
   try {
     const cachesSyncedMs = await operator.waitReady(timeoutMs);
