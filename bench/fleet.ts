@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../envtest/controlplane.js';
+import { formatEnv } from './operator-under-test.js';
 import { formatReports, runFleet, type FleetReport } from './run.js';
 
 const { values } = parseArgs({
@@ -56,5 +57,5 @@ for (const tools of sizes) {
 const m = reports[0]!.machine;
 process.stdout.write(`\n${formatReports(reports)}\n\n` +
   `${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, node ${m.node}, ${m.kubeApiserver}, ${m.etcd}\n` +
-  `operator environment (manifests/deployment.yaml): ${Object.entries(reports[0]!.operatorEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}\n` +
+  `operator environment (manifests/deployment.yaml): ${formatEnv(reports[0]!.operatorEnv) || 'none'}\n` +
   `results: ${out}\n`);

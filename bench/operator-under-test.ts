@@ -65,6 +65,9 @@ export function deploymentEnv(): Record<string, string> {
   return Object.fromEntries((container.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])));
 }
 
+/** An environment as NAME=value words, for a report's reader. */
+export const formatEnv = (env: Record<string, string>): string => Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+
 // Children still running when the benchmark exits (an error, Ctrl-C) are stopped with it.
 const children = new Set<ChildProcess>();
 process.once('exit', () => {

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../envtest/controlplane.js';
 import { startSupervisedControlPlane } from '../envtest/spawn.js';
 import { waitQuiet } from './apiserver.js';
-import { deploymentEnv, metricValue, type OperatorProcess } from './operator-under-test.js';
+import { deploymentEnv, formatEnv, metricValue, type OperatorProcess } from './operator-under-test.js';
 import {
   applyPolicy, coldConvergePhase, createToolNamespaces, fleetOf, fleetPolicy, preparePlane, restartPhase, rolloutPhase, watchQuotas,
   type OperatorRun,
@@ -38,12 +38,13 @@ interface Setting {
 function parseSetting(text: string): Setting {
   if (text === 'deployment') {
     const env = deploymentEnv();
-    return { label: `the Deployment's (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})`, nodeArgs: [], env };
+    return { label: `the Deployment's (${formatEnv(env)})`, nodeArgs: [], env };
   }
   const words = text.split(/\s+/).filter(Boolean);
-  const env = Object.fromEntries(words.filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  const isEnv = (w: string) => /^[A-Z_][A-Z0-9_]*=/.test(w);
+  const env = Object.fromEntries(words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
   const nodeArgs = words.filter((w) => w.startsWith('--'));
-  const unknown = words.filter((w) => !w.startsWith('--') && !/^[A-Z_][A-Z0-9_]*=/.test(w));
+  const unknown = words.filter((w) => !w.startsWith('--') && !isEnv(w));
   if (unknown.length > 0) throw new Error(`--setting "${text}": ${unknown.join(' ')} is neither a node flag nor NAME=value`);
   return { label: text === '' ? 'none (V8 and glibc defaults; `run` sets the heap growth)' : text, nodeArgs, env };
 }
